@@ -1,0 +1,51 @@
+"""create_app(settings): the FastAPI application; nothing happens at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from api import errors
+from api.routers import health, layers, search, web
+from gisgrid import __version__
+from gisgrid.config import Settings
+from gisgrid.db.engine import make_engine, make_sessionmaker
+
+DESCRIPTION = """
+**gisgrid** — 微网实格 grid management on PostGIS for Chengdu's subdistrict offices.
+
+All coordinates in and out are WGS 84 (EPSG:4326) lon/lat unless a parameter says otherwise.
+Errors share one shape: `{"error": {"code", "message", "field", "value", "expected"}}`.
+"""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app for `settings`; tests may hand in their own engine."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = engine is None
+        app.state.engine = engine or make_engine(settings.db.url(), pool_size=settings.db.db_pool_size)
+        app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        yield
+        if own:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="gisgrid",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        responses={422: {"description": "Bad input", "content": {"application/json": {"schema": errors.ERROR_SCHEMA}}}},
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(health.router)
+    app.include_router(layers.router)
+    app.include_router(search.router)
+    web.mount(app, settings)
+    return app

@@ -1,0 +1,240 @@
+"""The `gisgrid` command: database, demo data, import, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from gisgrid.config import Settings
+from gisgrid.db import migrate
+from gisgrid.db.cluster import LocalCluster
+from gisgrid.db.engine import drop_database, ensure_database, make_engine
+from gisgrid.errors import GisGridError
+
+app = typer.Typer(help="gisgrid — 微网实格 grid management on PostGIS.", no_args_is_help=True)
+db_app = typer.Typer(help="The database: the project's own PostGIS cluster under var/, or GISGRID_DATABASE_URL.")
+demo_app = typer.Typer(help="The demo data set (data/geo/) and its generator.")
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+console = Console()
+err = Console(stderr=True)
+
+
+def main() -> None:
+    """Entry point: domain errors become a clear message and exit code 2, never a traceback."""
+    try:
+        app()
+    except GisGridError as exc:
+        err.print(f"[bold red]错误 Error:[/] {exc.message}")
+        if exc.expected:
+            err.print(f"[yellow]应为 Expected:[/] {exc.expected}")
+        for key, value in exc.details.items():
+            if key != "problems":
+                err.print(f"  {key}: {value}")
+        sys.exit(2)
+
+
+def _cluster(settings: Settings) -> LocalCluster:
+    return LocalCluster(root=settings.db.db_cluster_dir, port=settings.db.db_port)
+
+
+@contextmanager
+def progress_bar(title: str) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar driven by progress(stage, done, total) callbacks."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=False) as bar:
+        task = bar.add_task(title, total=None)
+
+        def update(stage: str, done: int, total: int) -> None:
+            bar.update(task, description=f"{title}: {stage}", completed=done, total=total)
+
+        yield update
+
+
+# -- db --------------------------------------------------------------------------------------------
+@db_app.command("up")
+def db_up(migrate_schema: Annotated[bool, typer.Option("--migrate/--no-migrate", help="apply migrations")] = True) -> None:
+    """Start the database (initialising it on first use), create it with PostGIS and pgRouting, migrate."""
+    settings = Settings()
+    if settings.db.database_url:
+        console.print("Using the external server of GISGRID_DATABASE_URL (no local cluster).")
+    else:
+        cluster = _cluster(settings)
+        started = cluster.up()
+        console.print(f"PostGIS cluster {'started' if started else 'already running'}: "
+                      f"127.0.0.1:{cluster.port}, data in {cluster.data}")
+    if ensure_database(settings.db.url()):
+        console.print(f"Created database {settings.db.db_name} with postgis and pgrouting.")
+    if migrate_schema:
+        _migrate(settings)
+
+
+def _migrate(settings: Settings) -> None:
+    engine = make_engine(settings.db.url(), pool_size=1)
+    try:
+        before = migrate.current_revision(engine)
+        migrate.upgrade(engine)
+        after = migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+    console.print(f"Schema at revision {after}" + ("" if before == after else f" (was {before})") + ".")
+
+
+@db_app.command("migrate")
+def db_migrate() -> None:
+    """Apply the Alembic migrations up to the newest revision."""
+    _migrate(Settings())
+
+
+@db_app.command("down")
+def db_down() -> None:
+    """Stop the project's own cluster (data are kept)."""
+    settings = Settings()
+    if settings.db.database_url:
+        console.print("GISGRID_DATABASE_URL is set: the external server is not ours to stop.")
+        return
+    stopped = _cluster(settings).down()
+    console.print("PostGIS cluster stopped." if stopped else "PostGIS cluster was not running.")
+
+
+@db_app.command("status")
+def db_status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+    """Show whether the database runs and answers; exit 3 when it does not."""
+    settings = Settings()
+    info: dict[str, Any] = {"external": bool(settings.db.database_url)}
+    if not settings.db.database_url:
+        info.update(_cluster(settings).status())
+    info.update(_probe(settings))
+    if as_json:
+        console.print_json(json.dumps(info, default=str))
+    else:
+        for key, value in info.items():
+            console.print(f"{key:>16}: {value}")
+    if not info.get("reachable"):
+        raise typer.Exit(3)
+
+
+def _probe(settings: Settings) -> dict[str, Any]:
+    engine = make_engine(settings.db.url(), pool_size=1)
+    try:
+        return {"reachable": True, "schema_revision": migrate.current_revision(engine),
+                "schema_head": migrate.head_revision()}
+    except Exception as exc:  # noqa: BLE001 - status reports any failure to connect
+        return {"reachable": False, "error": str(exc).splitlines()[0]}
+    finally:
+        engine.dispose()
+
+
+@db_app.command("psql", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def db_psql(ctx: typer.Context) -> None:
+    """Open psql on the database (extra arguments are passed on, e.g. -c 'SELECT 1')."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(Settings().db.url())
+    psql = shutil.which("psql") or "psql"
+    args = [psql, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
+            "-d", url.database or "postgres", *ctx.args]
+    env = dict(os.environ, **({"PGPASSWORD": url.password} if url.password else {}))
+    os.execvpe(psql, args, env)
+
+
+@db_app.command("reset")
+def db_reset(yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False) -> None:
+    """Drop the database and create it again, empty, at the newest schema."""
+    settings = Settings()
+    if not yes and not typer.confirm(f"Drop database {settings.db.url()} and all its data?"):
+        raise typer.Exit(1)
+    drop_database(settings.db.url())
+    ensure_database(settings.db.url())
+    _migrate(settings)
+    console.print("Database reset.")
+
+
+# -- demo ------------------------------------------------------------------------------------------
+@demo_app.command("load")
+def demo_load(
+    folder: Annotated[Path | None, typer.Option(help="data set folder (default: GISGRID_DEMO_DIR)")] = None,
+    force: Annotated[bool, typer.Option("--force", help="reload even if unchanged")] = False,
+) -> None:
+    """Load the demo data set, replacing all layers; skipped when the same files are already loaded."""
+    from gisgrid.io.importer import load_dataset
+
+    settings = Settings()
+    engine = make_engine(settings.db.url(), pool_size=1)
+    try:
+        with progress_bar("载入演示数据 Loading demo data") as update:
+            result = load_dataset(engine, folder=folder or settings.data.demo_dir, if_changed=not force,
+                                  progress=update)
+    finally:
+        engine.dispose()
+    state = "loaded" if result.loaded else "already loaded (unchanged)"
+    console.print(f"Demo data {state}: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
+
+
+@demo_app.command("generate")
+def demo_generate(
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("data/geo"),
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same files)")] = 7,
+    scale: Annotated[str, typer.Option(help="niushikou (the demo) or city (benchmark scale)")] = "niushikou",
+    subdistricts: Annotated[int | None, typer.Option(help="city scale: number of subdistricts")] = None,
+) -> None:
+    """Generate a synthetic data set deterministically."""
+    from gisgrid.demo import generate
+
+    with progress_bar("生成数据 Generating") as update:
+        counts = generate(seed=seed, scale=scale, out_dir=out, subdistricts=subdistricts, progress=update)
+    console.print(f"Wrote {out}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+
+
+# -- import ----------------------------------------------------------------------------------------
+@app.command("import")
+def import_cmd(
+    layer: Annotated[str, typer.Argument(help="grids, special_grids, compounds, buildings, sites, rivers, "
+                                               "bank_segments, walk_edges, workers")],
+    file: Annotated[Path, typer.Argument(help="the file to import")],
+    crs: Annotated[str | None, typer.Option(help="coordinate system of the file if it has none: "
+                                                 "wgs84, cgcs2000, gcj02, bd09")] = None,
+    make_valid: Annotated[bool, typer.Option("--make-valid", help="repair invalid polygons")] = False,
+    replace: Annotated[bool, typer.Option("--replace", help="replace the layer's current contents")] = False,
+) -> None:
+    """Import a layer file: all features or none."""
+    from gisgrid.io.importer import import_layer
+
+    settings = Settings()
+    engine = make_engine(settings.db.url(), pool_size=1)
+    try:
+        n = import_layer(engine, layer=layer, path=file, crs=crs, make_valid=make_valid, replace=replace)
+    finally:
+        engine.dispose()
+    console.print(f"Imported {n} feature(s) into {layer}.")
+
+
+# -- serve -----------------------------------------------------------------------------------------
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="listen address (default GISGRID_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default GISGRID_PORT)")] = None,
+) -> None:
+    """Serve the API and the web pages."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = Settings()
+    host, port = host or settings.server.host, port or settings.server.port
+    console.print(f"gisgrid at [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+"""Settings: pydantic-settings, env prefix GISGRID_, one small class per concern."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _config(**extra: object) -> SettingsConfigDict:
+    return SettingsConfigDict(env_prefix="GISGRID_", extra="ignore", **extra)  # type: ignore[typeddict-item]
+
+
+class DatabaseSettings(BaseSettings):
+    """Where the database is: an external server (database_url) or the project's own cluster."""
+
+    model_config = _config()
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL of an external PostGIS; unset = the project's own cluster"
+    )
+    db_port: int = Field(default=55432, description="TCP port of the project's own cluster (127.0.0.1)")
+    db_name: str = Field(default="gisgrid", description="database name in the project's own cluster")
+    db_cluster_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "pg", description="data, socket and log of the project's own cluster"
+    )
+    db_pool_size: int = Field(default=10, description="connections kept open by the app")
+
+    def url(self, *, dbname: str | None = None) -> str:
+        """Return the SQLAlchemy URL, for the external server or the local cluster."""
+        if self.database_url:
+            if dbname is None:
+                return self.database_url
+            base = self.database_url.rsplit("/", 1)[0]
+            return f"{base}/{dbname}"
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.db_port}/{dbname or self.db_name}"
+
+
+class ServerSettings(BaseSettings):
+    """How the web app is served."""
+
+    model_config = _config()
+    host: str = Field(default="127.0.0.1", description="address the app listens on")
+    port: int = Field(default=8000, description="port the app listens on")
+
+
+class MapSettings(BaseSettings):
+    """The map page and the GeoJSON layer endpoints."""
+
+    model_config = _config()
+    tile_url: str = Field(
+        default="", description="optional online tile layer URL template ({z}/{x}/{y}); empty = offline base map"
+    )
+    tile_attribution: str = Field(default="", description="attribution shown for the optional tile layer")
+    layer_max_features: int = Field(default=5000, description="largest page of features one layer request returns")
+    default_language: str = Field(default="zh", description="language of the web pages at first visit: zh or en")
+
+
+class GeoSettings(BaseSettings):
+    """Coordinate systems for metric work."""
+
+    model_config = _config()
+    metric_srid: int = Field(default=4544, description="projected CRS for lengths/areas (CGCS2000 GK CM 105E)")
+
+
+class DataSettings(BaseSettings):
+    """Where the demo data set lives."""
+
+    model_config = _config()
+    demo_dir: Path = Field(default=PROJECT_ROOT / "data" / "geo", description="folder of the demo data set")
+
+
+class Settings:
+    """All settings, grouped by concern."""
+
+    def __init__(
+        self,
+        *,
+        db: DatabaseSettings | None = None,
+        server: ServerSettings | None = None,
+        map: MapSettings | None = None,
+        geo: GeoSettings | None = None,
+        data: DataSettings | None = None,
+    ) -> None:
+        self.db = db or DatabaseSettings()
+        self.server = server or ServerSettings()
+        self.map = map or MapSettings()
+        self.geo = geo or GeoSettings()
+        self.data = data or DataSettings()
+
+
+SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
+    DatabaseSettings,
+    ServerSettings,
+    MapSettings,
+    GeoSettings,
+    DataSettings,
+)

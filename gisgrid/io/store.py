@@ -1,0 +1,173 @@
+"""Write checked records of a layer into PostGIS, resolving references; all inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from geoalchemy2.shape import from_shape
+from pyproj import Geod
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.orm import Session
+
+from gisgrid.db import models as m
+from gisgrid.io.records import Problem, Record
+from gisgrid.io.spec import LayerSpec
+
+TABLES = {
+    "grids": m.GridUnit, "special_grids": m.SpecialGrid, "compounds": m.Compound, "buildings": m.Building,
+    "sites": m.ServiceSite, "rivers": m.River, "bank_segments": m.BankSegment, "walk_edges": m.WalkEdge,
+    "workers": m.Worker,
+}
+# Node matching of the walking network: endpoints equal to 1e-7 degrees (~1 cm) are the same node.
+NODE_DIGITS = 7
+BATCH = 5000
+GEOD = Geod(ellps="WGS84")
+
+
+def _base_row(spec: LayerSpec, rec: Record, skip: tuple[str, ...] = ()) -> dict[str, Any]:
+    row = {fs.col: rec.attrs.get(fs.name) for fs in spec.fields if fs.name not in skip}
+    if "length_m" in rec.attrs:
+        row["length_m"] = rec.attrs["length_m"]
+    if spec.geometry is not None and rec.geom is not None:
+        row["geom"] = from_shape(rec.geom, srid=m.SRID)
+    return row
+
+
+def _insert(session: Session, model: type[m.Base], rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), BATCH):
+        session.execute(insert(model), rows[start:start + BATCH])
+
+
+def _lookup(session: Session, model: Any, key_col: str = "ext_id") -> dict[str, int]:
+    return {k: i for k, i in session.execute(select(getattr(model, key_col), model.id))}
+
+
+def clear_layer(session: Session, layer: str) -> None:
+    """Delete every row of a layer (and what hangs on it)."""
+    if layer == "walk_edges":
+        session.execute(delete(m.WalkEdge))
+        session.execute(delete(m.WalkNode))
+    elif layer == "workers":
+        session.execute(delete(m.WorkerGrid))
+        session.execute(delete(m.Worker))
+    else:
+        session.execute(delete(TABLES[layer]))
+
+
+def store_grids(session: Session, spec: LayerSpec, records: list[Record], *, valid_from: datetime | None) -> list[Problem]:
+    """Insert grid units as a new current generation; parents must be in the file or already current."""
+    current = set(session.scalars(select(m.GridUnit.code).where(m.GridUnit.valid_to.is_(None))))
+    in_file = {r.key for r in records}
+    problems = []
+    for rec in records:
+        parent = rec.attrs.get("parent_code")
+        if rec.attrs.get("level") != "subdistrict" and not parent:
+            problems.append(Problem(rec.index, rec.key, "parent_code", "missing: every level below subdistrict needs one"))
+        elif parent and parent not in in_file and parent not in current:
+            problems.append(Problem(rec.index, rec.key, "parent_code", f"parent {parent!r} not found"))
+        if rec.key in current:
+            problems.append(Problem(rec.index, rec.key, "code", f"a current grid unit {rec.key!r} already exists"))
+    if problems:
+        return problems
+    rows = [_base_row(spec, r) for r in records]
+    if valid_from is not None:
+        for row in rows:
+            row["valid_from"] = valid_from
+    _insert(session, m.GridUnit, rows)
+    return []
+
+
+def _store_with_ref(
+    ref_field: str, ref_model: Any, ref_col: str, required: bool
+) -> Callable[[Session, LayerSpec, list[Record]], list[Problem]]:
+    def store(session: Session, spec: LayerSpec, records: list[Record]) -> list[Problem]:
+        ids = _lookup(session, ref_model)
+        problems, rows = [], []
+        for rec in records:
+            ref = rec.attrs.get(ref_field)
+            row = _base_row(spec, rec, skip=(ref_field,))
+            if ref is None and not required:
+                row[ref_col] = None
+            elif ref not in ids:
+                problems.append(Problem(rec.index, rec.key, ref_field, f"{ref!r} not found"))
+                continue
+            else:
+                row[ref_col] = ids[ref]
+            rows.append(row)
+        if not problems:
+            _insert(session, TABLES[spec.name], rows)
+        return problems
+
+    return store
+
+
+def store_walk_edges(session: Session, spec: LayerSpec, records: list[Record]) -> list[Problem]:
+    """Insert edges with nodes made by matching endpoints, and lengths in metres."""
+    nodes: dict[tuple[float, float], int] = {}
+    next_id = int(session.execute(text("SELECT coalesce(max(id), 0) FROM walk_node")).scalar_one()) + 1
+    for row in session.execute(text("SELECT id, ST_X(geom), ST_Y(geom) FROM walk_node")):
+        nodes[(round(row[1], NODE_DIGITS), round(row[2], NODE_DIGITS))] = row[0]
+    node_rows, edge_rows = [], []
+
+    def node(xy: tuple[float, float]) -> int:
+        nonlocal next_id
+        key = (round(xy[0], NODE_DIGITS), round(xy[1], NODE_DIGITS))
+        if key not in nodes:
+            nodes[key] = next_id
+            node_rows.append({"id": next_id, "geom": f"SRID=4326;POINT({key[0]} {key[1]})"})
+            next_id += 1
+        return nodes[key]
+
+    for rec in records:
+        coords = list(rec.geom.coords) if rec.geom is not None else []
+        row = _base_row(spec, rec)
+        row.update(source=node(coords[0][:2]), target=node(coords[-1][:2]), length_m=0.0)
+        edge_rows.append(row)
+    _insert(session, m.WalkNode, node_rows)
+    _insert(session, m.WalkEdge, edge_rows)
+    session.execute(text("UPDATE walk_edge SET length_m = ST_Length(geom::geography) WHERE length_m = 0"))
+    return []
+
+
+def store_workers(session: Session, spec: LayerSpec, records: list[Record]) -> list[Problem]:
+    """Insert workers and the grid codes they serve (codes must be current grids or special grids)."""
+    known = set(session.scalars(select(m.GridUnit.code).where(m.GridUnit.valid_to.is_(None))))
+    known |= set(session.scalars(select(m.SpecialGrid.code)))
+    problems = [
+        Problem(r.index, r.key, "grid_codes", f"grid code {c!r} not found")
+        for r in records for c in r.attrs.get("grid_codes") or [] if c not in known
+    ]
+    if problems:
+        return problems
+    _insert(session, m.Worker, [_base_row(spec, r, skip=("grid_codes",)) for r in records])
+    ids = _lookup(session, m.Worker)
+    links = [{"worker_id": ids[str(r.key)], "grid_code": c} for r in records for c in dict.fromkeys(r.attrs["grid_codes"] or [])]
+    _insert(session, m.WorkerGrid, links)
+    return []
+
+
+def store_plain(session: Session, spec: LayerSpec, records: list[Record]) -> list[Problem]:
+    """Insert records whose attributes map straight onto columns."""
+    _insert(session, TABLES[spec.name], [_base_row(spec, r) for r in records])
+    return []
+
+
+def store_bank_segments(session: Session, spec: LayerSpec, records: list[Record]) -> list[Problem]:
+    """Insert bank segments (river by its id in the file) with lengths in metres."""
+    for rec in records:
+        rec.attrs["length_m"] = GEOD.geometry_length(rec.geom) if rec.geom is not None else 0.0
+    return _store_with_ref("river_id", m.River, "river_id", True)(session, spec, records)
+
+
+STORERS: dict[str, Callable[[Session, LayerSpec, list[Record]], list[Problem]]] = {
+    "special_grids": store_plain,
+    "compounds": store_plain,
+    "buildings": _store_with_ref("compound_id", m.Compound, "compound_id", True),
+    "sites": _store_with_ref("compound_id", m.Compound, "compound_id", False),
+    "rivers": store_plain,
+    "bank_segments": store_bank_segments,
+    "walk_edges": store_walk_edges,
+    "workers": store_workers,
+}

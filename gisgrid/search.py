@@ -1,0 +1,53 @@
+"""Search grid units, compounds and service sites by name, alias or code."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gisgrid.errors import InvalidInput
+
+MAX_QUERY_LENGTH = 100
+
+
+@cache
+def _sql() -> str:
+    return (Path(__file__).with_suffix(".sql")).read_text(encoding="utf-8")
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search(session: Session, *, q: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Grid units, compounds and sites whose name, alias or code matches `q` (exact matches first)."""
+    q = q.strip()
+    if not q:
+        raise InvalidInput("The search text is empty.", field="q", value=q, expected="a name, alias or grid code")
+    if len(q) > MAX_QUERY_LENGTH:
+        raise InvalidInput(
+            f"The search text is {len(q)} characters long.",
+            field="q",
+            value=q[:20] + "…",
+            expected=f"at most {MAX_QUERY_LENGTH} characters",
+        )
+    esc = _escape_like(q)
+    params = {"q": q, "pattern": f"%{esc}%", "prefix": f"{esc}%", "limit": limit}
+    rows = session.execute(text(_sql()), params).mappings().all()
+    return [
+        {
+            "kind": r["kind"],
+            "subkind": r["subkind"],
+            "id": r["key"],
+            "name": r["name"],
+            "code": r["code"],
+            "lon": r["lon"],
+            "lat": r["lat"],
+            "bbox": [r["minx"], r["miny"], r["maxx"], r["maxy"]],
+        }
+        for r in rows
+    ]

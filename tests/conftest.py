@@ -1,0 +1,126 @@
+"""Fixtures: a real PostGIS (the project's own cluster or GISGRID_TEST_DATABASE_URL), a fresh test database
+built by the migrations with the demo data loaded, and one rolled-back transaction per test."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.app import create_app
+from gisgrid.config import DatabaseSettings, Settings
+from gisgrid.db import migrate
+from gisgrid.db.cluster import LocalCluster
+from gisgrid.db.engine import drop_database, ensure_database, make_engine
+from gisgrid.io.importer import load_dataset
+
+TEST_DB = "gisgrid_test"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A skipped test is a failure here: CI must run everything."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped and exitstatus == 0:
+        reporter.write_line(f"FAILED: {len(skipped)} test(s) were skipped; skips are not allowed", red=True)
+        session.exitstatus = 1
+
+
+def _test_db_settings() -> DatabaseSettings:
+    url = os.environ.get("GISGRID_TEST_DATABASE_URL")
+    if url:
+        return DatabaseSettings(database_url=url)
+    base = DatabaseSettings(database_url=None)
+    LocalCluster(root=base.db_cluster_dir, port=base.db_port).up()
+    return DatabaseSettings(database_url=None, db_name=TEST_DB)
+
+
+@pytest.fixture(scope="session")
+def db_settings() -> DatabaseSettings:
+    """Settings pointing at the test database."""
+    return _test_db_settings()
+
+
+@pytest.fixture(scope="session")
+def settings(db_settings: DatabaseSettings) -> Settings:
+    """App settings for tests."""
+    return Settings(db=db_settings)
+
+
+@pytest.fixture(scope="session")
+def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
+    """A fresh test database: dropped, created, migrated, demo data loaded."""
+    url = db_settings.url()
+    drop_database(url)
+    ensure_database(url)
+    eng = make_engine(url, pool_size=5)
+    migrate.upgrade(eng)
+    load_dataset(eng, folder=Settings().data.demo_dir, if_changed=False)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """One connection in a transaction that is rolled back after the test."""
+    with engine.connect() as conn:
+        trans = conn.begin()
+        yield conn
+        if trans.is_active:
+            trans.rollback()
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    """An ORM session inside the test's transaction (commits become savepoints)."""
+    with Session(bind=connection, join_transaction_mode="create_savepoint") as sess:
+        yield sess
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine, connection: Connection) -> Iterator[FastAPI]:
+    """The app, its requests running inside the test's rolled-back transaction."""
+    application = create_app(settings, engine=engine)
+    yield application
+
+
+@pytest.fixture
+def client(app: FastAPI, connection: Connection) -> Iterator[TestClient]:
+    """A test client of the app."""
+    with TestClient(app, raise_server_exceptions=False) as tc:
+        app.state.sessionmaker = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        yield tc
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def live_url(settings: Settings, engine: Engine) -> Iterator[str]:
+    """The app served by uvicorn in a thread (for browser tests), on the test database."""
+    import uvicorn
+
+    port = _free_port()
+    config = uvicorn.Config(create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("test server did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
