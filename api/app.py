@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import errors
-from api.routers import health, layers, search, web
+from api.routers import grids, health, layers, search, web
 from gisgrid import __version__
 from gisgrid.config import Settings
 from gisgrid.db.engine import make_engine, make_sessionmaker
@@ -40,12 +40,18 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        responses={422: {"description": "Bad input", "content": {"application/json": {"schema": errors.ERROR_SCHEMA}}}},
+        responses={
+            422: {
+                "description": "Bad input",
+                "content": {"application/json": {"schema": errors.ERROR_SCHEMA}},
+            }
+        },
     )
     app.state.settings = settings
     errors.install(app)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(search.router)
+    app.include_router(grids.router)
     web.mount(app, settings)
     return app

@@ -83,6 +83,9 @@ def install(app: FastAPI) -> None:
         log.warning("database unavailable: %s", exc)
         return error_response(
             503,
-            {"code": "database_unavailable", "message": "The database cannot be reached.",
-             "expected": "a running database: `gisgrid db up`"},
+            {
+                "code": "database_unavailable",
+                "message": "The database cannot be reached.",
+                "expected": "a running database: `gisgrid db up`",
+            },
         )

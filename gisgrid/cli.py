@@ -22,7 +22,9 @@ from gisgrid.db.engine import drop_database, ensure_database, make_engine
 from gisgrid.errors import GisGridError
 
 app = typer.Typer(help="gisgrid — 微网实格 grid management on PostGIS.", no_args_is_help=True)
-db_app = typer.Typer(help="The database: the project's own PostGIS cluster under var/, or GISGRID_DATABASE_URL.")
+db_app = typer.Typer(
+    help="The database: the project's own PostGIS cluster under var/, or GISGRID_DATABASE_URL."
+)
 demo_app = typer.Typer(help="The demo data set (data/geo/) and its generator.")
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
@@ -51,8 +53,14 @@ def _cluster(settings: Settings) -> LocalCluster:
 @contextmanager
 def progress_bar(title: str) -> Iterator[Callable[[str, int, int], None]]:
     """A rich progress bar driven by progress(stage, done, total) callbacks."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=False) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
         task = bar.add_task(title, total=None)
 
         def update(stage: str, done: int, total: int) -> None:
@@ -63,7 +71,9 @@ def progress_bar(title: str) -> Iterator[Callable[[str, int, int], None]]:
 
 # -- db --------------------------------------------------------------------------------------------
 @db_app.command("up")
-def db_up(migrate_schema: Annotated[bool, typer.Option("--migrate/--no-migrate", help="apply migrations")] = True) -> None:
+def db_up(
+    migrate_schema: Annotated[bool, typer.Option("--migrate/--no-migrate", help="apply migrations")] = True,
+) -> None:
     """Start the database (initialising it on first use), create it with PostGIS and pgRouting, migrate."""
     settings = Settings()
     if settings.db.database_url:
@@ -71,8 +81,10 @@ def db_up(migrate_schema: Annotated[bool, typer.Option("--migrate/--no-migrate",
     else:
         cluster = _cluster(settings)
         started = cluster.up()
-        console.print(f"PostGIS cluster {'started' if started else 'already running'}: "
-                      f"127.0.0.1:{cluster.port}, data in {cluster.data}")
+        console.print(
+            f"PostGIS cluster {'started' if started else 'already running'}: "
+            f"127.0.0.1:{cluster.port}, data in {cluster.data}"
+        )
     if ensure_database(settings.db.url()):
         console.print(f"Created database {settings.db.db_name} with postgis and pgrouting.")
     if migrate_schema:
@@ -108,7 +120,9 @@ def db_down() -> None:
 
 
 @db_app.command("status")
-def db_status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+def db_status(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
     """Show whether the database runs and answers; exit 3 when it does not."""
     settings = Settings()
     info: dict[str, Any] = {"external": bool(settings.db.database_url)}
@@ -127,8 +141,11 @@ def db_status(as_json: Annotated[bool, typer.Option("--json", help="machine-read
 def _probe(settings: Settings) -> dict[str, Any]:
     engine = make_engine(settings.db.url(), pool_size=1)
     try:
-        return {"reachable": True, "schema_revision": migrate.current_revision(engine),
-                "schema_head": migrate.head_revision()}
+        return {
+            "reachable": True,
+            "schema_revision": migrate.current_revision(engine),
+            "schema_head": migrate.head_revision(),
+        }
     except Exception as exc:  # noqa: BLE001 - status reports any failure to connect
         return {"reachable": False, "error": str(exc).splitlines()[0]}
     finally:
@@ -142,8 +159,18 @@ def db_psql(ctx: typer.Context) -> None:
 
     url = make_url(Settings().db.url())
     psql = shutil.which("psql") or "psql"
-    args = [psql, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U", url.username or "postgres",
-            "-d", url.database or "postgres", *ctx.args]
+    args = [
+        psql,
+        "-h",
+        url.host or "127.0.0.1",
+        "-p",
+        str(url.port or 5432),
+        "-U",
+        url.username or "postgres",
+        "-d",
+        url.database or "postgres",
+        *ctx.args,
+    ]
     env = dict(os.environ, **({"PGPASSWORD": url.password} if url.password else {}))
     os.execvpe(psql, args, env)
 
@@ -173,8 +200,9 @@ def demo_load(
     engine = make_engine(settings.db.url(), pool_size=1)
     try:
         with progress_bar("载入演示数据 Loading demo data") as update:
-            result = load_dataset(engine, folder=folder or settings.data.demo_dir, if_changed=not force,
-                                  progress=update)
+            result = load_dataset(
+                engine, folder=folder or settings.data.demo_dir, if_changed=not force, progress=update
+            )
     finally:
         engine.dispose()
     state = "loaded" if result.loaded else "already loaded (unchanged)"
@@ -199,11 +227,18 @@ def demo_generate(
 # -- import ----------------------------------------------------------------------------------------
 @app.command("import")
 def import_cmd(
-    layer: Annotated[str, typer.Argument(help="grids, special_grids, compounds, buildings, sites, rivers, "
-                                               "bank_segments, walk_edges, workers")],
+    layer: Annotated[
+        str,
+        typer.Argument(
+            help="grids, special_grids, compounds, buildings, sites, rivers, "
+            "bank_segments, walk_edges, workers"
+        ),
+    ],
     file: Annotated[Path, typer.Argument(help="the file to import")],
-    crs: Annotated[str | None, typer.Option(help="coordinate system of the file if it has none: "
-                                                 "wgs84, cgcs2000, gcj02, bd09")] = None,
+    crs: Annotated[
+        str | None,
+        typer.Option(help="coordinate system of the file if it has none: wgs84, cgcs2000, gcj02, bd09"),
+    ] = None,
     make_valid: Annotated[bool, typer.Option("--make-valid", help="repair invalid polygons")] = False,
     replace: Annotated[bool, typer.Option("--replace", help="replace the layer's current contents")] = False,
 ) -> None:
@@ -217,6 +252,57 @@ def import_cmd(
     finally:
         engine.dispose()
     console.print(f"Imported {n} feature(s) into {layer}.")
+
+
+# -- validate --------------------------------------------------------------------------------------
+@app.command("validate")
+def validate_cmd(
+    sliver_m2: Annotated[
+        float | None, typer.Option(help="sliver tolerance in m² (default GISGRID_SLIVER_M2)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Check the grid topology rules; exit 1 when there are errors."""
+    from rich.table import Table
+
+    from gisgrid.db.engine import session_scope
+    from gisgrid.grids.topology import validate
+
+    settings = Settings()
+    rules = (
+        settings.grid_rules
+        if sliver_m2 is None
+        else settings.grid_rules.model_copy(update={"sliver_m2": sliver_m2})
+    )
+    engine = make_engine(settings.db.url(), pool_size=1)
+    try:
+        with session_scope(engine) as session:
+            report = validate(session, rules=rules, srid=settings.geo.metric_srid)
+    finally:
+        engine.dispose()
+    if as_json:
+        console.print_json(json.dumps(report, ensure_ascii=False))
+    else:
+        table = Table("severity", "rule", "code", "other", "area m²", "detail", "lon, lat")
+        for issue in report["issues"][:200]:
+            loc = issue["location"]["coordinates"] if issue["location"] else ["", ""]
+            table.add_row(
+                issue["severity"],
+                issue["title"],
+                issue["code"],
+                issue["other"] or "",
+                "" if issue["area_m2"] is None else f"{issue['area_m2']:.2f}",
+                issue["detail"] or "",
+                f"{loc[0]:.6f}, {loc[1]:.6f}" if loc[0] != "" else "",
+            )
+        if report["issues"]:
+            console.print(table)
+        console.print(
+            f"{report['errors']} error(s), {report['warnings']} warning(s) "
+            f"(sliver tolerance {rules.sliver_m2} m²)."
+        )
+    if report["errors"]:
+        raise typer.Exit(1)
 
 
 # -- serve -----------------------------------------------------------------------------------------

@@ -51,18 +51,25 @@ class MapSettings(BaseSettings):
 
     model_config = _config()
     tile_url: str = Field(
-        default="", description="optional online tile layer URL template ({z}/{x}/{y}); empty = offline base map"
+        default="",
+        description="optional online tile layer URL template ({z}/{x}/{y}); empty = offline base map",
     )
     tile_attribution: str = Field(default="", description="attribution shown for the optional tile layer")
-    layer_max_features: int = Field(default=5000, description="largest page of features one layer request returns")
-    default_language: str = Field(default="zh", description="language of the web pages at first visit: zh or en")
+    layer_max_features: int = Field(
+        default=5000, description="largest page of features one layer request returns"
+    )
+    default_language: str = Field(
+        default="zh", description="language of the web pages at first visit: zh or en"
+    )
 
 
 class GeoSettings(BaseSettings):
     """Coordinate systems for metric work."""
 
     model_config = _config()
-    metric_srid: int = Field(default=4544, description="projected CRS for lengths/areas (CGCS2000 GK CM 105E)")
+    metric_srid: int = Field(
+        default=4544, description="projected CRS for lengths/areas (CGCS2000 GK CM 105E)"
+    )
 
 
 class DataSettings(BaseSettings):
@@ -70,6 +77,17 @@ class DataSettings(BaseSettings):
 
     model_config = _config()
     demo_dir: Path = Field(default=PROJECT_ROOT / "data" / "geo", description="folder of the demo data set")
+
+
+class GridRuleSettings(BaseSettings):
+    """Topology and size rules of the grid hierarchy."""
+
+    model_config = _config()
+    sliver_m2: float = Field(
+        default=1.0, description="overlaps/gaps smaller than this are warnings (slivers)"
+    )
+    micro_min_households: int = Field(default=30, description="fewest households a micro-grid should have")
+    micro_max_households: int = Field(default=100, description="most households a micro-grid should have")
 
 
 class Settings:
@@ -83,12 +101,14 @@ class Settings:
         map: MapSettings | None = None,
         geo: GeoSettings | None = None,
         data: DataSettings | None = None,
+        grid_rules: GridRuleSettings | None = None,
     ) -> None:
         self.db = db or DatabaseSettings()
         self.server = server or ServerSettings()
         self.map = map or MapSettings()
         self.geo = geo or GeoSettings()
         self.data = data or DataSettings()
+        self.grid_rules = grid_rules or GridRuleSettings()
 
 
 SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
@@ -97,4 +117,5 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     MapSettings,
     GeoSettings,
     DataSettings,
+    GridRuleSettings,
 )

@@ -13,7 +13,9 @@ from gisgrid.errors import InvalidInput
 router = APIRouter(prefix="/api", tags=["layers"])
 
 
-@router.get("/layers", summary="图层列表 List layers", description="Every map layer with titles and feature counts.")
+@router.get(
+    "/layers", summary="图层列表 List layers", description="Every map layer with titles and feature counts."
+)
 def list_layers(session: SessionDep) -> list[dict[str, Any]]:
     return layer_service.layer_summaries(session)
 
@@ -36,9 +38,12 @@ def get_layer(
     session: SessionDep,
     settings: SettingsDep,
     bbox: Annotated[
-        str | None, Query(description="minlon,minlat,maxlon,maxlat in WGS 84", examples=["104.09,30.63,104.12,30.65"])
+        str | None,
+        Query(description="minlon,minlat,maxlon,maxlat in WGS 84", examples=["104.09,30.63,104.12,30.65"]),
     ] = None,
-    limit: Annotated[int | None, Query(ge=1, description="features per page (default and max: the server's limit)")] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, description="features per page (default and max: the server's limit)")
+    ] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="features to skip")] = 0,
 ) -> dict[str, Any]:
     cap = settings.map.layer_max_features

@@ -50,4 +50,6 @@ def mount(app: FastAPI, settings: Settings) -> None:
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=WEB / "src", check_dir=False), name="static")
     for name, path in VENDOR.items():
-        app.mount(f"/vendor/{name}", StaticFiles(directory=Path(path), check_dir=False), name=f"vendor-{name}")
+        app.mount(
+            f"/vendor/{name}", StaticFiles(directory=Path(path), check_dir=False), name=f"vendor-{name}"
+        )

@@ -34,7 +34,9 @@ class PgBinaries:
 def find_binaries() -> PgBinaries:
     """Find the newest PostgreSQL server with PostGIS and pgRouting, or say how to install them."""
     candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"), key=lambda p: int(Path(p).parent.parent.name), reverse=True
+        glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"),
+        key=lambda p: int(Path(p).parent.parent.name),
+        reverse=True,
     )
     on_path = shutil.which("pg_ctl")
     if on_path:
@@ -106,7 +108,9 @@ class LocalCluster:
                 continue
             os.chown(path, pw.pw_uid, pw.pw_gid)
         probe = subprocess.run(
-            ["runuser", "-u", "postgres", "--", "test", "-w", str(self.root)], capture_output=True, check=False
+            ["runuser", "-u", "postgres", "--", "test", "-w", str(self.root)],
+            capture_output=True,
+            check=False,
         )
         if probe.returncode != 0:
             raise ClusterError(
@@ -206,7 +210,9 @@ class LocalCluster:
             if _port_in_use(self.port):
                 return
             time.sleep(0.1)
-        raise ClusterError(f"The server did not accept connections on port {self.port} within {timeout:.0f} s.")
+        raise ClusterError(
+            f"The server did not accept connections on port {self.port} within {timeout:.0f} s."
+        )
 
 
 def reachable_root(root: Path) -> Path:

@@ -17,7 +17,9 @@ from gisgrid.errors import DatabaseUnavailable
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """Create the SQLAlchemy engine for one database URL."""
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True, future=True)
+    return create_engine(
+        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=True, future=True
+    )
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -70,7 +72,9 @@ def drop_database(url: str) -> None:
     try:
         with admin.connect() as conn:
             conn.execute(
-                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
                 {"n": target.database},
             )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{_ident(target.database)}"'))

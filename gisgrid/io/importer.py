@@ -15,7 +15,15 @@ from gisgrid.db import models as m
 from gisgrid.db.engine import session_scope
 from gisgrid.errors import InvalidInput
 from gisgrid.io import store
-from gisgrid.io.records import ImportRejected, Record, check_records, geojson_records, read_geojson, read_workers_csv
+from gisgrid.io.records import (
+    ImportRejected,
+    Problem,
+    Record,
+    check_records,
+    geojson_records,
+    read_geojson,
+    read_workers_csv,
+)
 from gisgrid.io.spec import SPECS, LayerSpec
 
 Progress = Callable[[str, int, int], None]
@@ -29,13 +37,17 @@ def get_spec(layer: str) -> LayerSpec:
     return SPECS[layer]
 
 
-def read_records(spec: LayerSpec, path: Path, *, crs: str | None = None, make_valid: bool = False) -> list[Record]:
+def read_records(
+    spec: LayerSpec, path: Path, *, crs: str | None = None, make_valid: bool = False
+) -> list[Record]:
     """Read and check a layer file; raise ImportRejected naming every bad feature."""
     if not path.exists():
-        raise InvalidInput(f"File not found: {path}", field="file", value=str(path), expected="an existing file")
+        raise InvalidInput(
+            f"File not found: {path}", field="file", value=str(path), expected="an existing file"
+        )
     if spec.geometry is None:
         records = read_workers_csv(path)
-        problems = []
+        problems: list[Problem] = []
     else:
         features, in_crs = read_geojson(path, crs=crs)
         records, problems = geojson_records(spec, features, in_crs)
@@ -46,7 +58,12 @@ def read_records(spec: LayerSpec, path: Path, *, crs: str | None = None, make_va
 
 
 def store_records(
-    session: Session, spec: LayerSpec, records: list[Record], *, path: Path, replace: bool = False,
+    session: Session,
+    spec: LayerSpec,
+    records: list[Record],
+    *,
+    path: Path,
+    replace: bool = False,
     valid_from: datetime | None = None,
 ) -> int:
     """Write checked records in the session's transaction; raise ImportRejected on reference problems."""
@@ -62,7 +79,12 @@ def store_records(
 
 
 def import_layer(
-    engine: Engine, *, layer: str, path: Path, crs: str | None = None, make_valid: bool = False,
+    engine: Engine,
+    *,
+    layer: str,
+    path: Path,
+    crs: str | None = None,
+    make_valid: bool = False,
     replace: bool = False,
 ) -> int:
     """Import one layer file in one transaction: all features or none; return the count."""
@@ -93,7 +115,12 @@ def dataset_hash(folder: Path) -> str:
 
 
 def load_dataset(
-    engine: Engine, *, folder: Path, name: str = "demo", if_changed: bool = True, progress: Progress | None = None,
+    engine: Engine,
+    *,
+    folder: Path,
+    name: str = "demo",
+    if_changed: bool = True,
+    progress: Progress | None = None,
 ) -> LoadResult:
     """Replace all layers with the files in `folder`, in one transaction; skip if already loaded unchanged."""
     files_hash = dataset_hash(folder)

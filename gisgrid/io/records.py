@@ -50,7 +50,9 @@ class ImportRejected(InvalidInput):
 
     def __init__(self, *, layer: str, path: str, problems: list[Problem]) -> None:
         shown = "; ".join(str(p) for p in problems[:MAX_PROBLEMS_SHOWN])
-        more = f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        more = (
+            f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+        )
         super().__init__(
             f"{Path(path).name}: {len(problems)} problem(s) in layer {layer!r}, nothing was imported: {shown}{more}",
             field=problems[0].field if problems else None,
@@ -66,11 +68,23 @@ def read_geojson(path: Path, *, crs: str | None = None) -> tuple[list[dict[str, 
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path.name} is not readable GeoJSON: {exc}", field="file", value=str(path),
-                           expected="a UTF-8 GeoJSON FeatureCollection") from exc
-    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
-        raise InvalidInput(f"{path.name} is not a GeoJSON FeatureCollection.", field="file", value=str(path),
-                           expected='{"type": "FeatureCollection", "features": [...]}')
+        raise InvalidInput(
+            f"{path.name} is not readable GeoJSON: {exc}",
+            field="file",
+            value=str(path),
+            expected="a UTF-8 GeoJSON FeatureCollection",
+        ) from exc
+    if (
+        not isinstance(doc, dict)
+        or doc.get("type") != "FeatureCollection"
+        or not isinstance(doc.get("features"), list)
+    ):
+        raise InvalidInput(
+            f"{path.name} is not a GeoJSON FeatureCollection.",
+            field="file",
+            value=str(path),
+            expected='{"type": "FeatureCollection", "features": [...]}',
+        )
     file_crs = ((doc.get("crs") or {}).get("properties") or {}).get("name")
     if crs is not None:
         return doc["features"], parse_crs(crs)
@@ -78,8 +92,12 @@ def read_geojson(path: Path, *, crs: str | None = None) -> tuple[list[dict[str, 
         return doc["features"], InputCRS.wgs84
     if file_crs.endswith("4490"):
         return doc["features"], InputCRS.cgcs2000
-    raise InvalidInput(f"{path.name} declares the CRS {file_crs!r}, which is not accepted.", field="crs",
-                       value=file_crs, expected="EPSG:4326/CRS84, EPSG:4490, or give --crs")
+    raise InvalidInput(
+        f"{path.name} declares the CRS {file_crs!r}, which is not accepted.",
+        field="crs",
+        value=file_crs,
+        expected="EPSG:4326/CRS84, EPSG:4490, or give --crs",
+    )
 
 
 def read_workers_csv(path: Path) -> list[Record]:
@@ -89,7 +107,9 @@ def read_workers_csv(path: Path) -> list[Record]:
     return [Record(index=i, key=r.get("id"), attrs=dict(r)) for i, r in enumerate(rows)]
 
 
-def geojson_records(spec: LayerSpec, features: list[dict[str, Any]], crs: InputCRS) -> tuple[list[Record], list[Problem]]:
+def geojson_records(
+    spec: LayerSpec, features: list[dict[str, Any]], crs: InputCRS
+) -> tuple[list[Record], list[Problem]]:
     """Turn raw GeoJSON features into records in WGS 84, collecting geometry problems."""
     records, problems = [], []
     for i, feat in enumerate(features):
@@ -115,8 +135,14 @@ def check_records(spec: LayerSpec, records: list[Record], *, make_valid: bool = 
         for fs in spec.fields:
             problems.extend(_check_field(rec, fs))
         if rec.key in seen:
-            problems.append(Problem(rec.index, rec.key, spec.key,
-                                    f"duplicate {spec.key} {rec.key!r} (also feature #{seen[rec.key]})"))
+            problems.append(
+                Problem(
+                    rec.index,
+                    rec.key,
+                    spec.key,
+                    f"duplicate {spec.key} {rec.key!r} (also feature #{seen[rec.key]})",
+                )
+            )
         elif rec.key is not None:
             seen[rec.key] = rec.index
         if spec.geometry is not None:
@@ -172,21 +198,39 @@ def _check_geometry(spec: LayerSpec, rec: Record, *, make_valid: bool) -> list[P
     if not (ax0 <= minx and maxx <= ax1 and ay0 <= miny and maxy <= ay1):
         swapped = ay0 <= minx <= ay1 and ax0 <= miny <= ax1
         hint = "latitude and longitude look swapped" if swapped else "wrong CRS or units?"
-        return [Problem(rec.index, rec.key, "geometry",
-                        f"coordinates ({minx:.5f}, {miny:.5f}) lie outside the expected area "
-                        f"lon {ax0}–{ax1}, lat {ay0}–{ay1}: {hint}")]
+        return [
+            Problem(
+                rec.index,
+                rec.key,
+                "geometry",
+                f"coordinates ({minx:.5f}, {miny:.5f}) lie outside the expected area "
+                f"lon {ax0}–{ax1}, lat {ay0}–{ay1}: {hint}",
+            )
+        ]
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         if not make_valid:
-            return [Problem(rec.index, rec.key, "geometry", f"invalid geometry: {reason}; "
-                            "use --make-valid to repair it")]
+            return [
+                Problem(
+                    rec.index,
+                    rec.key,
+                    "geometry",
+                    f"invalid geometry: {reason}; use --make-valid to repair it",
+                )
+            ]
         geom = shapely.make_valid(geom)
         if want == "MultiPolygon":
             polys = [g for g in getattr(geom, "geoms", [geom]) if g.geom_type in ("Polygon", "MultiPolygon")]
             geom = shapely.union_all(polys)
             geom = MultiPolygon([geom]) if geom.geom_type == "Polygon" else geom
         if geom.geom_type != want:
-            return [Problem(rec.index, rec.key, "geometry", f"invalid geometry ({reason}) that repairs to a "
-                            f"{geom.geom_type}, not a {want}")]
+            return [
+                Problem(
+                    rec.index,
+                    rec.key,
+                    "geometry",
+                    f"invalid geometry ({reason}) that repairs to a {geom.geom_type}, not a {want}",
+                )
+            ]
     rec.geom = geom
     return []

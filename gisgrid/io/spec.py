@@ -44,64 +44,118 @@ def _f(name: str, kind: str = "str", **kw: object) -> FieldSpec:
 
 
 GRIDS = LayerSpec(
-    "grids", "grid_unit", "MultiPolygon", "code",
+    "grids",
+    "grid_unit",
+    "MultiPolygon",
+    "code",
     (
-        _f("code"), _f("level", choices=GRID_LEVELS), _f("parent_code", required=False), _f("name"),
-        _f("name_en", required=False), _f("households", "int"), _f("population", "int"),
+        _f("code"),
+        _f("level", choices=GRID_LEVELS),
+        _f("parent_code", required=False),
+        _f("name"),
+        _f("name_en", required=False),
+        _f("households", "int"),
+        _f("population", "int"),
     ),
     "grids.geojson",
 )
 SPECIAL_GRIDS = LayerSpec(
-    "special_grids", "special_grid", "MultiPolygon", "code",
+    "special_grids",
+    "special_grid",
+    "MultiPolygon",
+    "code",
     (_f("code"), _f("kind", choices=SPECIAL_GRID_KINDS), _f("name"), _f("community_code", required=False)),
     "special_grids.geojson",
 )
 COMPOUNDS = LayerSpec(
-    "compounds", "compound", "MultiPolygon", "id",
+    "compounds",
+    "compound",
+    "MultiPolygon",
+    "id",
     (
-        _f("id", column="ext_id"), _f("name"), _f("aliases", "list", required=False),
-        _f("buildings", "int"), _f("households", "int"), _f("population", "int"),
+        _f("id", column="ext_id"),
+        _f("name"),
+        _f("aliases", "list", required=False),
+        _f("buildings", "int"),
+        _f("households", "int"),
+        _f("population", "int"),
     ),
     "compounds.geojson",
 )
 BUILDINGS = LayerSpec(
-    "buildings", "building", "Polygon", "id",
+    "buildings",
+    "building",
+    "Polygon",
+    "id",
     (
-        _f("id", column="ext_id"), _f("compound_id"), _f("label"), _f("floors", "int", required=False),
+        _f("id", column="ext_id"),
+        _f("compound_id"),
+        _f("label"),
+        _f("floors", "int", required=False),
         _f("households", "int"),
     ),
     "buildings.geojson",
 )
 SITES = LayerSpec(
-    "sites", "service_site", "Point", "id",
+    "sites",
+    "service_site",
+    "Point",
+    "id",
     (
-        _f("id", column="ext_id"), _f("kind", choices=SITE_KINDS), _f("name"), _f("brand", required=False),
-        _f("services", "list", required=False), _f("opening_hours", required=False),
-        _f("address", required=False), _f("community_code", required=False),
+        _f("id", column="ext_id"),
+        _f("kind", choices=SITE_KINDS),
+        _f("name"),
+        _f("brand", required=False),
+        _f("services", "list", required=False),
+        _f("opening_hours", required=False),
+        _f("address", required=False),
+        _f("community_code", required=False),
         _f("compound_id", required=False),
     ),
     "sites.geojson",
 )
 RIVERS = LayerSpec(
-    "rivers", "river", "LineString", "id",
+    "rivers",
+    "river",
+    "LineString",
+    "id",
     (_f("id", column="ext_id"), _f("name"), _f("width_m", "float", required=False)),
     "rivers.geojson",
 )
 BANK_SEGMENTS = LayerSpec(
-    "bank_segments", "bank_segment", "LineString", "code",
-    (_f("code"), _f("river_id"), _f("side", choices=("left", "right")), _f("seq", "int"), _f("name", required=False)),
+    "bank_segments",
+    "bank_segment",
+    "LineString",
+    "code",
+    (
+        _f("code"),
+        _f("river_id"),
+        _f("side", choices=("left", "right")),
+        _f("seq", "int"),
+        _f("name", required=False),
+    ),
     "bank_segments.geojson",
 )
 WALK_EDGES = LayerSpec(
-    "walk_edges", "walk_edge", "LineString", "id",
+    "walk_edges",
+    "walk_edge",
+    "LineString",
+    "id",
     (_f("id", column="ext_id"), _f("kind", choices=EDGE_KINDS), _f("name", required=False)),
     "walk_edges.geojson",
 )
 WORKERS = LayerSpec(
-    "workers", "worker", None, "id",
+    "workers",
+    "worker",
+    None,
+    "id",
     (
-        _f("id", column="ext_id"), _f("name"), _f("role", choices=WORKER_ROLES), _f("title", required=False),
-        _f("phone", required=False), _f("grid_codes", "list", required=False),
+        _f("id", column="ext_id"),
+        _f("name"),
+        _f("role", choices=WORKER_ROLES),
+        _f("title", required=False),
+        _f("phone", required=False),
+        _f("grid_codes", "list", required=False),
     ),
     "workers.csv",
 )

@@ -16,8 +16,14 @@ from gisgrid.io.records import Problem, Record
 from gisgrid.io.spec import LayerSpec
 
 TABLES = {
-    "grids": m.GridUnit, "special_grids": m.SpecialGrid, "compounds": m.Compound, "buildings": m.Building,
-    "sites": m.ServiceSite, "rivers": m.River, "bank_segments": m.BankSegment, "walk_edges": m.WalkEdge,
+    "grids": m.GridUnit,
+    "special_grids": m.SpecialGrid,
+    "compounds": m.Compound,
+    "buildings": m.Building,
+    "sites": m.ServiceSite,
+    "rivers": m.River,
+    "bank_segments": m.BankSegment,
+    "walk_edges": m.WalkEdge,
     "workers": m.Worker,
 }
 # Node matching of the walking network: endpoints equal to 1e-7 degrees (~1 cm) are the same node.
@@ -37,7 +43,7 @@ def _base_row(spec: LayerSpec, rec: Record, skip: tuple[str, ...] = ()) -> dict[
 
 def _insert(session: Session, model: type[m.Base], rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), BATCH):
-        session.execute(insert(model), rows[start:start + BATCH])
+        session.execute(insert(model), rows[start : start + BATCH])
 
 
 def _lookup(session: Session, model: Any, key_col: str = "ext_id") -> dict[str, int]:
@@ -56,7 +62,9 @@ def clear_layer(session: Session, layer: str) -> None:
         session.execute(delete(TABLES[layer]))
 
 
-def store_grids(session: Session, spec: LayerSpec, records: list[Record], *, valid_from: datetime | None) -> list[Problem]:
+def store_grids(
+    session: Session, spec: LayerSpec, records: list[Record], *, valid_from: datetime | None
+) -> list[Problem]:
     """Insert grid units as a new current generation; parents must be in the file or already current."""
     current = set(session.scalars(select(m.GridUnit.code).where(m.GridUnit.valid_to.is_(None))))
     in_file = {r.key for r in records}
@@ -64,11 +72,15 @@ def store_grids(session: Session, spec: LayerSpec, records: list[Record], *, val
     for rec in records:
         parent = rec.attrs.get("parent_code")
         if rec.attrs.get("level") != "subdistrict" and not parent:
-            problems.append(Problem(rec.index, rec.key, "parent_code", "missing: every level below subdistrict needs one"))
+            problems.append(
+                Problem(rec.index, rec.key, "parent_code", "missing: every level below subdistrict needs one")
+            )
         elif parent and parent not in in_file and parent not in current:
             problems.append(Problem(rec.index, rec.key, "parent_code", f"parent {parent!r} not found"))
         if rec.key in current:
-            problems.append(Problem(rec.index, rec.key, "code", f"a current grid unit {rec.key!r} already exists"))
+            problems.append(
+                Problem(rec.index, rec.key, "code", f"a current grid unit {rec.key!r} already exists")
+            )
     if problems:
         return problems
     rows = [_base_row(spec, r) for r in records]
@@ -107,9 +119,10 @@ def store_walk_edges(session: Session, spec: LayerSpec, records: list[Record]) -
     """Insert edges with nodes made by matching endpoints, and lengths in metres."""
     nodes: dict[tuple[float, float], int] = {}
     next_id = int(session.execute(text("SELECT coalesce(max(id), 0) FROM walk_node")).scalar_one()) + 1
-    for row in session.execute(text("SELECT id, ST_X(geom), ST_Y(geom) FROM walk_node")):
-        nodes[(round(row[1], NODE_DIGITS), round(row[2], NODE_DIGITS))] = row[0]
-    node_rows, edge_rows = [], []
+    for nid, x, y in session.execute(text("SELECT id, ST_X(geom), ST_Y(geom) FROM walk_node")):
+        nodes[(round(x, NODE_DIGITS), round(y, NODE_DIGITS))] = nid
+    node_rows: list[dict[str, Any]] = []
+    edge_rows: list[dict[str, Any]] = []
 
     def node(xy: tuple[float, float]) -> int:
         nonlocal next_id
@@ -122,9 +135,9 @@ def store_walk_edges(session: Session, spec: LayerSpec, records: list[Record]) -
 
     for rec in records:
         coords = list(rec.geom.coords) if rec.geom is not None else []
-        row = _base_row(spec, rec)
-        row.update(source=node(coords[0][:2]), target=node(coords[-1][:2]), length_m=0.0)
-        edge_rows.append(row)
+        edge = _base_row(spec, rec)
+        edge.update(source=node(coords[0][:2]), target=node(coords[-1][:2]), length_m=0.0)
+        edge_rows.append(edge)
     _insert(session, m.WalkNode, node_rows)
     _insert(session, m.WalkEdge, edge_rows)
     session.execute(text("UPDATE walk_edge SET length_m = ST_Length(geom::geography) WHERE length_m = 0"))
@@ -137,13 +150,19 @@ def store_workers(session: Session, spec: LayerSpec, records: list[Record]) -> l
     known |= set(session.scalars(select(m.SpecialGrid.code)))
     problems = [
         Problem(r.index, r.key, "grid_codes", f"grid code {c!r} not found")
-        for r in records for c in r.attrs.get("grid_codes") or [] if c not in known
+        for r in records
+        for c in r.attrs.get("grid_codes") or []
+        if c not in known
     ]
     if problems:
         return problems
     _insert(session, m.Worker, [_base_row(spec, r, skip=("grid_codes",)) for r in records])
     ids = _lookup(session, m.Worker)
-    links = [{"worker_id": ids[str(r.key)], "grid_code": c} for r in records for c in dict.fromkeys(r.attrs["grid_codes"] or [])]
+    links = [
+        {"worker_id": ids[str(r.key)], "grid_code": c}
+        for r in records
+        for c in dict.fromkeys(r.attrs["grid_codes"] or [])
+    ]
     _insert(session, m.WorkerGrid, links)
     return []
 

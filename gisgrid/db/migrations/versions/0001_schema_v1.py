@@ -52,7 +52,11 @@ def upgrade() -> None:
     op.create_index("ix_grid_unit_level", "grid_unit", ["level"])
     # One current generation per code; generations of a code never overlap in time.
     op.create_index(
-        "ux_grid_unit_current_code", "grid_unit", ["code"], unique=True, postgresql_where=sa.text("valid_to IS NULL")
+        "ux_grid_unit_current_code",
+        "grid_unit",
+        ["code"],
+        unique=True,
+        postgresql_where=sa.text("valid_to IS NULL"),
     )
     op.execute(
         "ALTER TABLE grid_unit ADD CONSTRAINT grid_unit_generations_disjoint "
@@ -89,7 +93,9 @@ def upgrade() -> None:
         "building",
         sa.Column("id", sa.BigInteger, primary_key=True),
         sa.Column("ext_id", sa.String(32), nullable=False, unique=True),
-        sa.Column("compound_id", sa.BigInteger, sa.ForeignKey("compound.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "compound_id", sa.BigInteger, sa.ForeignKey("compound.id", ondelete="CASCADE"), nullable=False
+        ),
         sa.Column("label", sa.Text, nullable=False),
         sa.Column("floors", sa.Integer),
         sa.Column("households", sa.Integer, nullable=False, server_default="0"),
@@ -175,7 +181,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "worker_grid",
-        sa.Column("worker_id", sa.BigInteger, sa.ForeignKey("worker.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "worker_id", sa.BigInteger, sa.ForeignKey("worker.id", ondelete="CASCADE"), primary_key=True
+        ),
         sa.Column("grid_code", sa.String(32), primary_key=True),
     )
     op.create_index("ix_worker_grid_grid_code", "worker_grid", ["grid_code"])
@@ -191,7 +199,8 @@ def upgrade() -> None:
         sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
         sa.CheckConstraint(
-            "role IN ('admin', 'planner', 'dispatcher', 'auditor', 'grid_worker', 'patrol')", name="app_user_role"
+            "role IN ('admin', 'planner', 'dispatcher', 'auditor', 'grid_worker', 'patrol')",
+            name="app_user_role",
         ),
     )
     op.create_table(

@@ -1,0 +1,102 @@
+"""GeoJSON layers by bbox with a feature limit and paging; bad parameters give 4xx in the one error shape."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, text
+
+from gisgrid.layers import LAYERS
+
+
+def _db_count(connection: Connection, name: str, bbox: str | None = None) -> int:
+    layer = LAYERS[name]
+    where = layer.where
+    if bbox:
+        where += f" AND t.geom && ST_MakeEnvelope({bbox}, 4326)"
+    return int(connection.execute(text(f"SELECT count(*) FROM {layer.table} t WHERE {where}")).scalar_one())  # noqa: S608
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_each_layer_returns_all_its_features(client: TestClient, connection: Connection, name: str) -> None:
+    body = client.get(f"/api/layers/{name}").json()
+    assert body["type"] == "FeatureCollection"
+    expected = _db_count(connection, name)
+    assert expected > 0, f"demo data has no {name}"
+    assert body["numberMatched"] == expected
+    assert body["numberReturned"] == min(expected, 5000)
+    feat = body["features"][0]
+    assert feat["type"] == "Feature" and feat["geometry"]["type"]
+
+
+def test_list_layers_counts_match_database(client: TestClient, connection: Connection) -> None:
+    listed = {row["name"]: row["count"] for row in client.get("/api/layers").json()}
+    assert listed == {name: _db_count(connection, name) for name in LAYERS}
+
+
+def test_bbox_filters_and_paging_walks_every_feature(client: TestClient, connection: Connection) -> None:
+    ext = client.get("/api/map-config").json()["extent"]
+    minx, miny, maxx, maxy = ext
+    bbox = f"{minx},{miny},{(minx + maxx) / 2},{(miny + maxy) / 2}"
+    expected = _db_count(connection, "micro_grids", bbox)
+    assert 0 < expected < _db_count(connection, "micro_grids")
+    seen, offset = [], 0
+    while offset is not None:
+        page = client.get(f"/api/layers/micro_grids?bbox={bbox}&limit=50&offset={offset}").json()
+        assert page["numberReturned"] <= 50
+        seen += [f["properties"]["code"] for f in page["features"]]
+        offset = page["next_offset"]
+    assert len(seen) == len(set(seen)) == expected
+
+
+def test_grid_features_carry_workers_and_households(client: TestClient) -> None:
+    feats = client.get("/api/layers/micro_grids?limit=20").json()["features"]
+    props = feats[0]["properties"]
+    assert {"code", "name", "households", "population", "workers", "parent_code"} <= set(props)
+    assert any(f["properties"]["workers"] for f in feats)
+    worker = next(w for f in feats for w in f["properties"]["workers"])
+    assert "phone" not in worker  # contacts are not public
+
+
+def test_offset_past_the_end_is_an_empty_page(client: TestClient) -> None:
+    body = client.get("/api/layers/communities?offset=100000").json()
+    assert body["numberReturned"] == 0 and body["numberMatched"] > 0 and body["next_offset"] is None
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("bbox=1,2,3", "bbox"),
+        ("bbox=a,b,c,d", "bbox"),
+        ("bbox=104.2,30.6,104.1,30.7", "bbox"),
+        ("bbox=30.6,104.1,30.7,104.2", "bbox"),
+        ("bbox=nan,1,2,3", "bbox"),
+        ("limit=0", "limit"),
+        ("limit=999999", "limit"),
+        ("limit=abc", "limit"),
+        ("offset=-1", "offset"),
+    ],
+)
+def test_bad_parameters_name_the_value(client: TestClient, query: str, field: str) -> None:
+    res = client.get(f"/api/layers/communities?{query}")
+    assert res.status_code == 422
+    err = res.json()["error"]
+    assert err["field"] == field and err["expected"]
+
+
+def test_swapped_bbox_says_so(client: TestClient) -> None:
+    err = client.get("/api/layers/communities?bbox=30.6,104.1,30.7,104.2").json()["error"]
+    assert "longitude comes first" in err["message"]
+
+
+def test_unknown_layer_is_404_listing_layers(client: TestClient) -> None:
+    res = client.get("/api/layers/roads';DROP TABLE grid_unit;--")
+    assert res.status_code == 404
+    assert "micro_grids" in res.json()["error"]["expected"]
+
+
+def test_map_config_defaults_offline(client: TestClient) -> None:
+    cfg = client.get("/api/map-config").json()
+    assert cfg["tile_url"] is None
+    assert cfg["default_language"] == "zh"
+    assert len(cfg["extent"]) == 4 and cfg["extent"][0] < cfg["extent"][2]

@@ -1,0 +1,183 @@
+"""Every `gisgrid` command, run as a user would run it (a real process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from gisgrid.config import DatabaseSettings
+
+GISGRID = str(Path(sys.executable).parent / "gisgrid")
+CLI_DB = "gisgrid_cli_test"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([GISGRID, *args], env=env, capture_output=True, text=True, timeout=300, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"gisgrid {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+        )
+    return proc
+
+
+@pytest.fixture(scope="module")
+def cli_env(db_settings: DatabaseSettings) -> dict[str, str]:
+    """Environment pointing the CLI at its own database on the test server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGRID_")}
+    if db_settings.database_url:
+        env["GISGRID_DATABASE_URL"] = db_settings.url(dbname=CLI_DB)
+    else:
+        env["GISGRID_DB_NAME"] = CLI_DB
+    return env
+
+
+def test_help_lists_commands(cli_env: dict[str, str]) -> None:
+    out = run("--help", env=cli_env).stdout
+    for word in ("db", "demo", "import", "serve"):
+        assert word in out
+
+
+def test_db_up_reset_status_migrate_and_demo_load(cli_env: dict[str, str]) -> None:
+    run("db", "up", env=cli_env)
+    run("db", "reset", "--yes", env=cli_env)
+    status = json.loads(run("db", "status", "--json", env=cli_env).stdout)
+    assert status["reachable"] is True and status["schema_revision"] == status["schema_head"]
+    assert "revision" in run("db", "migrate", env=cli_env).stdout
+    first = run("demo", "load", env=cli_env).stdout
+    assert "Demo data loaded" in first
+    again = run("demo", "load", env=cli_env)
+    assert "unchanged" in again.stdout
+    forced = run("demo", "load", "--force", env=cli_env).stdout
+    assert "Demo data loaded" in forced
+
+
+def test_db_psql_runs_a_query(cli_env: dict[str, str]) -> None:
+    run("db", "up", env=cli_env)
+    out = run("db", "psql", "-tAc", "SELECT postgis_lib_version()", env=cli_env).stdout
+    assert out.strip().startswith("3.")
+
+
+def test_db_reset_without_yes_asks_and_aborts(cli_env: dict[str, str]) -> None:
+    proc = subprocess.run(
+        [GISGRID, "db", "reset"],
+        env=cli_env,
+        input="n\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 1 and "Drop database" in proc.stdout
+
+
+@pytest.fixture
+def own_cluster_env(cli_env: dict[str, str], tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A separate cluster folder and port, so up/down do not touch the suite's server."""
+    env = {k: v for k, v in cli_env.items() if k != "GISGRID_DATABASE_URL"}
+    env.update(GISGRID_DB_CLUSTER_DIR=str(tmp_path / "pg"), GISGRID_DB_PORT=str(_free_port()))
+    yield env
+    run("db", "down", env=env, check=False)
+    status = run("db", "status", "--json", env=env, check=False)
+    shutil.rmtree(json.loads(status.stdout)["cluster_dir"], ignore_errors=True)
+
+
+def test_db_down_then_status_says_not_running(own_cluster_env: dict[str, str]) -> None:
+    run("db", "up", env=own_cluster_env)
+    assert "stopped" in run("db", "down", env=own_cluster_env).stdout
+    status = run("db", "status", env=own_cluster_env, check=False)
+    assert status.returncode == 3 and "running: False" in status.stdout.replace("  ", " ")
+    assert "not running" in run("db", "down", env=own_cluster_env).stdout
+
+
+def test_port_in_use_is_a_clear_cli_error(own_cluster_env: dict[str, str]) -> None:
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", int(own_cluster_env["GISGRID_DB_PORT"])))
+        blocker.listen(1)
+        proc = run("db", "up", env=own_cluster_env, check=False)
+    assert proc.returncode == 2
+    assert "already used" in proc.stderr and "GISGRID_DB_PORT" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_serve_answers_health(cli_env: dict[str, str]) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [GISGRID, "serve", "--port", str(port)],
+        env=cli_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=2) as res:
+                    assert json.load(res)["database"] == "ok"
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as res:
+            assert "<html" in res.read().decode().lower()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_import_refuses_a_bad_file_and_changes_nothing(cli_env: dict[str, str], tmp_path: Path) -> None:
+    run("db", "up", env=cli_env)
+    bad = tmp_path / "bad.geojson"
+    bad.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {
+                            "id": "X1",
+                            "name": "坏小区",
+                            "buildings": 1,
+                            "households": 10,
+                            "population": 20,
+                        },
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [
+                                [[30.64, 104.1], [30.65, 104.1], [30.65, 104.11], [30.64, 104.1]]
+                            ],
+                        },
+                    }
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    proc = run("import", "compounds", str(bad), env=cli_env, check=False)
+    assert proc.returncode == 2
+    assert "swapped" in proc.stderr and "X1" in proc.stderr and "Traceback" not in proc.stderr
+    count = run("db", "psql", "-tAc", "SELECT count(*) FROM compound WHERE ext_id = 'X1'", env=cli_env).stdout
+    assert count.strip() == "0"
+
+
+def test_unknown_layer_lists_the_layers(cli_env: dict[str, str], tmp_path: Path) -> None:
+    proc = run("import", "roads", str(tmp_path / "x.geojson"), env=cli_env, check=False)
+    assert proc.returncode == 2 and "walk_edges" in proc.stderr
