@@ -1,0 +1,317 @@
+"""The map shell in real headless Chromium, against the app on the demo database (live_url, engine)."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, Route, expect
+from sqlalchemy import Engine, text
+
+from tests.web.conftest import BrowserLog
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-map.png"
+HIDDEN_BY_DEFAULT = ("special_grids", "buildings")
+POLYGON_LAYERS = (
+    "buildings",
+    "compounds",
+    "micro_grids",
+    "general_grids",
+    "communities",
+    "subdistricts",
+    "special_grids",
+)
+
+
+def _current_grids(level: str) -> str:
+    return f"SELECT count(*) FROM grid_unit WHERE valid_to IS NULL AND level = '{level}'"  # noqa: S608
+
+
+# What each layer must draw: the rows the API serves for it (current grid generations only).
+EXPECTED_SQL = {
+    "subdistricts": _current_grids("subdistrict"),
+    "communities": _current_grids("community"),
+    "general_grids": _current_grids("general"),
+    "micro_grids": _current_grids("micro"),
+    "special_grids": "SELECT count(*) FROM special_grid",
+    "compounds": "SELECT count(*) FROM compound",
+    "buildings": "SELECT count(*) FROM building",
+    "sites": "SELECT count(*) FROM service_site",
+    "walk_edges": "SELECT count(*) FROM walk_edge",
+    "rivers": "SELECT count(*) FROM river",
+    "bank_segments": "SELECT count(*) FROM bank_segment",
+}
+
+COUNT_RENDERED = "name => document.querySelectorAll(`.gg-feature[data-layer='${name}']`).length"
+
+
+def exactly(value: str) -> re.Pattern[str]:
+    """Match an element's whole text (has_text alone matches substrings: 社区1 would match 社区10)."""
+    return re.compile(f"^{re.escape(value)}$")
+
+
+def open_map(page: Page, live_url: str) -> dict[str, Any]:
+    """Open the map and wait until every layer has finished loading; return the load summary."""
+    page.goto(live_url.rstrip("/") + "/")
+    page.wait_for_function("() => window.gisgrid && window.gisgrid.ready")
+    return page.evaluate("() => window.gisgrid.ready")
+
+
+def assert_clean(log: BrowserLog, live_url: str) -> None:
+    """No console errors, and nothing requested from anywhere but the app on 127.0.0.1."""
+    assert log.console_errors == []
+    app_host = urllib.parse.urlsplit(live_url).hostname
+    assert app_host == "127.0.0.1"
+    foreign = [
+        url
+        for url in log.requests
+        if urllib.parse.urlsplit(url).scheme not in ("data", "blob")
+        and urllib.parse.urlsplit(url).hostname != app_host
+    ]
+    assert foreign == []
+
+
+def db_counts(engine: Engine) -> dict[str, int]:
+    with engine.connect() as conn:
+        return {name: int(conn.execute(text(sql)).scalar_one()) for name, sql in EXPECTED_SQL.items()}
+
+
+def test_every_layer_draws_every_feature(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine
+) -> None:
+    summary = open_map(page, live_url)
+    assert summary["failed"] == []
+    expected = db_counts(engine)
+    assert all(n > 0 for n in expected.values()), f"demo data missing a layer: {expected}"
+
+    for name in HIDDEN_BY_DEFAULT:
+        assert page.evaluate(COUNT_RENDERED, name) == 0, f"{name} should be off by default"
+        # Hidden layers are switched on the way a user does, from the layer panel, then counted like the rest.
+        page.check(f".gg-panel input[data-layer='{name}']")
+
+    recorded = page.evaluate(
+        "() => Object.fromEntries(Object.entries(window.gisgrid.layers).map(([k, v]) => [k, v.featureCount]))"
+    )
+    rendered = {name: page.evaluate(COUNT_RENDERED, name) for name in expected}
+    assert recorded == expected
+    assert rendered == expected
+
+    page.uncheck(".gg-panel input[data-layer='micro_grids']")
+    assert page.evaluate(COUNT_RENDERED, "micro_grids") == 0
+    assert_clean(browser_log, live_url)
+
+
+def _micro_grids_with_workers(engine: Engine) -> list[Any]:
+    sql = """
+        SELECT g.code, g.name, min(w.name) AS worker,
+               ST_X(ST_PointOnSurface(g.geom)) AS x, ST_Y(ST_PointOnSurface(g.geom)) AS y
+          FROM grid_unit g
+          JOIN worker_grid wg ON wg.grid_code = g.code
+          JOIN worker w ON w.id = wg.worker_id
+         WHERE g.valid_to IS NULL AND g.level = 'micro'
+         GROUP BY g.code, g.name, g.geom
+         ORDER BY g.code
+         LIMIT 25
+    """
+    with engine.connect() as conn:
+        return list(conn.execute(text(sql)))
+
+
+# Centre the map on a point at zoom 18 and say what the mouse would hit there (a site marker or a bank segment
+# drawn on top of the micro-grid would take the click instead).
+AIM = """([lat, lon]) => {
+  const map = window.gisgrid.map;
+  map.setView([lat, lon], 18, {animate: false});
+  const p = map.latLngToContainerPoint([lat, lon]);
+  const box = map.getContainer().getBoundingClientRect();
+  const x = box.left + p.x, y = box.top + p.y;
+  const el = document.elementFromPoint(x, y);
+  return {x, y, layer: el && el.getAttribute('data-layer')};
+}"""
+
+
+def test_micro_grid_popup_names_its_worker(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine
+) -> None:
+    open_map(page, live_url)
+    candidates = _micro_grids_with_workers(engine)
+    assert candidates, "no micro-grid with a worker in the demo data"
+    for grid in candidates:
+        aim = page.evaluate(AIM, [grid.y, grid.x])
+        if aim["layer"] in POLYGON_LAYERS:
+            break
+    else:
+        pytest.fail("every candidate micro-grid is covered by a marker or line at its point on surface")
+    page.mouse.click(aim["x"], aim["y"])
+
+    section = page.locator(".leaflet-popup-content .popup-section[data-layer='micro_grids']")
+    expect(section).to_contain_text(grid.name)
+    expect(section).to_contain_text(grid.code)
+    expect(section).to_contain_text(grid.worker)
+    expect(page.locator(".gg-feature[data-layer='micro_grids'].highlight")).to_have_count(1)
+    assert_clean(browser_log, live_url)
+
+
+def test_language_switch_relabels_legend_and_labels(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine
+) -> None:
+    with engine.connect() as conn:
+        community = conn.execute(
+            text(
+                "SELECT name, coalesce(name_en, name) AS name_en FROM grid_unit "
+                "WHERE valid_to IS NULL AND level = 'community' ORDER BY code LIMIT 1"
+            )
+        ).one()
+    open_map(page, live_url)
+    legend = page.locator(".gg-legend")
+    label = page.locator(".label-communities").first
+    expect(legend.locator("summary")).to_have_text("图例")
+    expect(legend.locator("[data-legend='micro_grids']")).to_have_text("微网格")
+    expect(page.locator(".label-communities", has_text=exactly(community.name))).to_have_count(1)
+
+    page.click("button[data-lang='en']")
+    expect(legend.locator("summary")).to_have_text("Legend")
+    expect(legend.locator("[data-legend='micro_grids']")).to_have_text("Micro-grids")
+    expect(legend.locator("[data-legend='site-centre']")).to_have_text("Subdistrict service centre")
+    expect(page.locator(".gg-panel h2")).to_have_text("Layers")
+    expect(page.locator(".label-communities", has_text=exactly(community.name_en))).to_have_count(1)
+    assert page.evaluate("document.documentElement.lang") == "en"
+
+    # The choice is remembered for the next visit.
+    page.reload()
+    page.wait_for_function("() => window.gisgrid && window.gisgrid.ready")
+    page.evaluate("() => window.gisgrid.ready")
+    expect(legend.locator("summary")).to_have_text("Legend")
+    page.click("button[data-lang='zh']")
+    expect(legend.locator("summary")).to_have_text("图例")
+    expect(label).to_be_visible()
+    assert_clean(browser_log, live_url)
+
+
+def test_search_lists_community_and_zooms_to_it(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine
+) -> None:
+    with engine.connect() as conn:
+        lianhua = conn.execute(
+            text(
+                "SELECT code, ST_X(ST_Centroid(geom)) AS x, ST_Y(ST_Centroid(geom)) AS y FROM grid_unit "
+                "WHERE valid_to IS NULL AND level = 'community' AND name = '莲花社区'"
+            )
+        ).one()
+    open_map(page, live_url)
+    zoom_before = page.evaluate("() => window.gisgrid.map.getZoom()")
+
+    page.fill("#search-input", "莲花")
+    page.press("#search-input", "Enter")
+    result = page.locator(".search-result").filter(
+        has=page.locator(".result-name", has_text=exactly("莲花社区"))
+    )
+    expect(result).to_have_count(1)
+    result.click()
+
+    popup = page.locator(".leaflet-popup-content .popup-section[data-layer='communities']")
+    expect(popup).to_contain_text("莲花社区")
+    expect(popup).to_contain_text(lianhua.code)
+    page.wait_for_function(
+        "([lat, lon, z]) => { const m = window.gisgrid.map;"
+        " return m.getZoom() > z && m.getBounds().contains([lat, lon]); }",
+        arg=[lianhua.y, lianhua.x, zoom_before],
+    )
+    expect(page.locator(".gg-feature[data-layer='communities'].highlight")).to_have_count(1)
+    assert_clean(browser_log, live_url)
+
+
+def test_search_shows_the_api_error(page: Page, browser_log: BrowserLog, live_url: str) -> None:
+    too_long = "网" * 101
+    url = f"{live_url.rstrip('/')}/api/search?" + urllib.parse.urlencode({"q": too_long})
+    with pytest.raises(urllib.error.HTTPError) as raised:
+        urllib.request.urlopen(url)  # noqa: S310 - our own test server
+    error = json.loads(raised.value.read())["error"]
+
+    open_map(page, live_url)
+    page.fill("#search-input", too_long)
+    page.press("#search-input", "Enter")
+    expect(page.locator(".search-error")).to_contain_text(error["message"])
+    # The browser logs the 422 response itself as a console error; that one is expected here.
+    assert all("422" in e for e in browser_log.console_errors)
+    browser_log.console_errors.clear()
+    assert_clean(browser_log, live_url)
+
+
+def test_a_failed_layer_shows_a_banner(page: Page, live_url: str) -> None:
+    body = {
+        "error": {
+            "code": "database_unavailable",
+            "message": "The database cannot be reached.",
+            "field": None,
+            "value": None,
+            "expected": "a running database",
+        }
+    }
+    page.route("**/api/layers/rivers*", lambda route: route.fulfill(status=503, json=body))
+    summary = open_map(page, live_url)
+
+    assert summary["failed"] == ["rivers"]
+    banner = page.locator("#banner")
+    expect(banner).to_be_visible()
+    expect(banner).to_contain_text("河流")
+    expect(banner).to_contain_text("The database cannot be reached.")
+    expect(page.locator("[data-layer-count='rivers']")).to_have_text("失败")
+    expect(page.locator("#loading")).to_be_hidden()
+
+
+def test_screenshot_for_the_readme(page: Page, browser_log: BrowserLog, live_url: str) -> None:
+    open_map(page, live_url)
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
+    assert_clean(browser_log, live_url)
+
+
+def test_site_popup_shows_kind_services_and_hours(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine
+) -> None:
+    with engine.connect() as conn:
+        centre = conn.execute(
+            text("SELECT name, opening_hours FROM service_site WHERE kind = 'centre' ORDER BY ext_id LIMIT 1")
+        ).one()
+    open_map(page, live_url)
+    for kind in ("centre", "community", "outpost"):
+        assert page.locator(f".gg-feature[data-layer='sites'].site-icon-{kind}").count() > 0, kind
+
+    page.locator(".gg-feature[data-layer='sites'].site-icon-centre").first.click()
+    popup = page.locator(".leaflet-popup-content .popup-section[data-layer='sites']")
+    expect(popup).to_contain_text(centre.name)
+    expect(popup).to_contain_text("街道便民服务中心")
+    if centre.opening_hours:
+        expect(popup).to_contain_text(centre.opening_hours)
+    assert_clean(browser_log, live_url)
+
+
+def test_tile_layer_only_when_configured_and_off_by_default(page: Page, live_url: str) -> None:
+    tiles = f"{live_url.rstrip('/')}/test-tiles/{{z}}/{{x}}/{{y}}.png"
+
+    def with_tiles(route: Route) -> None:
+        config = route.fetch().json()
+        route.fulfill(json={**config, "tile_url": tiles, "tile_attribution": "test tiles"})
+
+    page.route("**/api/map-config", with_tiles)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    open_map(page, live_url)
+
+    box = page.locator(".gg-panel input[data-layer='tiles']")
+    expect(box).not_to_be_checked()
+    assert not [url for url in requested if "/test-tiles/" in url]
+    box.check()
+    page.wait_for_function("() => document.querySelectorAll('.leaflet-tile').length > 0")
+    # The (missing) tiles are asked of the configured server only once the user switches them on.
+    assert [url for url in requested if "/test-tiles/" in url]

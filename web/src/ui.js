@@ -1,0 +1,62 @@
+// Page chrome outside the map: the error banner, the loading indicator and the language switch.
+// Messages are kept as (key, params) so they re-render in the other language when it is switched.
+
+import { LANGUAGES, lang, onLangChange, setLang, t } from "./i18n.js";
+import { esc } from "./popup.js";
+
+const bannerMessages = [];
+let loadingState = null;
+
+function renderBanner() {
+  const banner = document.getElementById("banner");
+  banner.hidden = bannerMessages.length === 0;
+  banner.querySelector("ul").innerHTML = bannerMessages
+    .map((m, i) =>
+      `<li class="banner-${m.kind}"><span>${esc(t(m.key, m.params))}</span>` +
+      `<button type="button" class="banner-close" data-index="${i}" aria-label="${esc(t("error.close"))}">×</button></li>`)
+    .join("");
+}
+
+/** Show a message in the banner above the map (kind "error" or "notice"); it stays until closed. */
+export function showBanner(key, params = {}, kind = "error") {
+  bannerMessages.push({ key, params, kind });
+  renderBanner();
+}
+
+function renderLoading() {
+  const box = document.getElementById("loading");
+  box.hidden = loadingState === null || loadingState.done >= loadingState.total;
+  if (loadingState) document.getElementById("loading-text").textContent = t("loading.progress", loadingState);
+}
+
+/** Update the loading indicator: `done` of `total` layers loaded; it hides itself when all are done. */
+export function setLoading(done, total) {
+  loadingState = { done, total };
+  renderLoading();
+}
+
+function renderLangButtons() {
+  document.querySelectorAll("[data-lang]").forEach((button) => {
+    button.setAttribute("aria-pressed", String(button.dataset.lang === lang()));
+  });
+  document.title = t("app.title");
+}
+
+/** Wire the banner's close buttons and the zh/en switch; re-render chrome on every language change. */
+export function initChrome() {
+  document.getElementById("banner").addEventListener("click", (e) => {
+    const button = e.target.closest(".banner-close");
+    if (!button) return;
+    bannerMessages.splice(Number(button.dataset.index), 1);
+    renderBanner();
+  });
+  document.querySelectorAll("[data-lang]").forEach((button) => {
+    if (LANGUAGES.includes(button.dataset.lang)) button.addEventListener("click", () => setLang(button.dataset.lang));
+  });
+  onLangChange(() => {
+    renderBanner();
+    renderLoading();
+    renderLangButtons();
+  });
+  renderLangButtons();
+}
