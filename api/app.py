@@ -9,8 +9,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import errors
-from api.routers import grids, health, layers, search, web
+from api.routers import admin, auth, grids, health, io, layers, search, web
 from gisgrid import __version__
+from gisgrid.auth.accounts import load_secret
 from gisgrid.config import Settings
 from gisgrid.db.engine import make_engine, make_sessionmaker
 
@@ -48,10 +49,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         },
     )
     app.state.settings = settings
+    app.state.secret = load_secret(settings.auth.secret_key_file)
     errors.install(app)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(search.router)
     app.include_router(grids.router)
+    app.include_router(auth.router)
+    app.include_router(admin.router)
+    app.include_router(io.router)
     web.mount(app, settings)
     return app

@@ -17,11 +17,19 @@ from gisgrid.errors import (
     GisGridError,
     InvalidInput,
     NotFound,
+    Unauthorized,
 )
 
 log = logging.getLogger("gisgrid.api")
 
-STATUS = {InvalidInput: 422, NotFound: 404, Conflict: 409, Forbidden: 403, DatabaseUnavailable: 503}
+STATUS = {
+    InvalidInput: 422,
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    Unauthorized: 401,
+    DatabaseUnavailable: 503,
+}
 
 ERROR_SCHEMA = {
     "type": "object",

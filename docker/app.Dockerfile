@@ -13,4 +13,4 @@ RUN cd web && npm ci --no-audit --no-fund
 COPY data data
 ENV GISGRID_HOST=0.0.0.0
 EXPOSE 8000
-CMD ["sh", "-c", "gisgrid db up && gisgrid demo load && gisgrid serve"]
+CMD ["sh", "-c", "gisgrid db up && gisgrid demo load && gisgrid serve --demo"]

@@ -26,8 +26,10 @@ db_app = typer.Typer(
     help="The database: the project's own PostGIS cluster under var/, or GISGRID_DATABASE_URL."
 )
 demo_app = typer.Typer(help="The demo data set (data/geo/) and its generator.")
+users_app = typer.Typer(help="Accounts: roles, scopes, passwords, API tokens.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
+app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True)
 
@@ -207,6 +209,22 @@ def demo_load(
         engine.dispose()
     state = "loaded" if result.loaded else "already loaded (unchanged)"
     console.print(f"Demo data {state}: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
+    _demo_accounts(settings)
+
+
+def _demo_accounts(settings: Settings) -> None:
+    from gisgrid.auth.demo import ensure_demo_accounts
+    from gisgrid.db.engine import session_scope
+
+    engine = make_engine(settings.db.url(), pool_size=1)
+    try:
+        with session_scope(engine) as session:
+            accounts = ensure_demo_accounts(session)
+    finally:
+        engine.dispose()
+    console.print("演示账户 Demo log-ins (user / password / role):")
+    for username, role, password in accounts:
+        console.print(f"  {username:<12} {password:<16} {role}")
 
 
 @demo_app.command("generate")
@@ -231,27 +249,81 @@ def import_cmd(
         str,
         typer.Argument(
             help="grids, special_grids, compounds, buildings, sites, rivers, "
-            "bank_segments, walk_edges, workers"
+            "bank_segments, walk_edges, workers (CSV only)"
         ),
     ],
-    file: Annotated[Path, typer.Argument(help="the file to import")],
+    file: Annotated[
+        Path, typer.Argument(help="GeoJSON, GeoPackage, Shapefile (.shp or a .zip of one) or CSV")
+    ],
     crs: Annotated[
         str | None,
-        typer.Option(help="coordinate system of the file if it has none: wgs84, cgcs2000, gcj02, bd09"),
+        typer.Option(
+            help="coordinate system of the file; needed when it has none (CSV, .shp without .prj), "
+            "overrides the file's: wgs84, cgcs2000, gcj02, bd09 or an EPSG code such as EPSG:4544"
+        ),
+    ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="geojson, gpkg, shp or csv (default: from the file's extension)"),
     ] = None,
     make_valid: Annotated[bool, typer.Option("--make-valid", help="repair invalid polygons")] = False,
-    replace: Annotated[bool, typer.Option("--replace", help="replace the layer's current contents")] = False,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="replace the layer's current contents (grids: a new generation)")
+    ] = False,
 ) -> None:
-    """Import a layer file: all features or none."""
+    """Import a layer file: all features or none; every problem names the feature and the field."""
     from gisgrid.io.importer import import_layer
+    from gisgrid.io.records import ImportRejected
 
-    settings = Settings()
-    engine = make_engine(settings.db.url(), pool_size=1)
+    engine = make_engine(Settings().db.url(), pool_size=1)
     try:
-        n = import_layer(engine, layer=layer, path=file, crs=crs, make_valid=make_valid, replace=replace)
+        with progress_bar(f"导入 Importing {layer}") as update:
+            result = import_layer(
+                engine,
+                layer=layer,
+                path=file,
+                crs=crs,
+                make_valid=make_valid,
+                replace=replace,
+                fmt=fmt,
+                progress=update,
+            )
+    except ImportRejected as exc:
+        from rich.table import Table
+
+        table = Table("feature #", "key", "field", "problem", title=exc.headline, title_justify="left")
+        for p in exc.problems[:100]:
+            table.add_row(str(p.index) if p.index >= 0 else "(existing)", p.key or "", p.field, p.message)
+        err.print(table)
+        more = " (the first 100 are shown)" if len(exc.problems) > 100 else ""
+        err.print(f"[bold red]错误 Error:[/] {len(exc.problems)} problem(s){more}; nothing was imported.")
+        raise typer.Exit(2) from exc
     finally:
         engine.dispose()
-    console.print(f"Imported {n} feature(s) into {layer}.")
+    console.print(result.summary())
+
+
+@app.command("export")
+def export_cmd(
+    layer: Annotated[str, typer.Argument(help="a layer name, as for import")],
+    file: Annotated[
+        Path, typer.Argument(help="output: .geojson, .gpkg, .shp, .zip (a zipped Shapefile) or .csv")
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="geojson, gpkg, shp or csv (default: from the file's extension)"),
+    ] = None,
+) -> None:
+    """Export a layer (grids: the current generation) in WGS 84, with exactly the fields import reads."""
+    from gisgrid.io.export import export_layer
+
+    engine = make_engine(Settings().db.url(), pool_size=1)
+    try:
+        with progress_bar(f"导出 Exporting {layer}") as update:
+            n = export_layer(engine, layer=layer, path=file, fmt=fmt, progress=update)
+    finally:
+        engine.dispose()
+    console.print(f"Exported {n} feature(s) of {layer} to {file}.")
 
 
 # -- validate --------------------------------------------------------------------------------------
@@ -305,18 +377,182 @@ def validate_cmd(
         raise typer.Exit(1)
 
 
+# -- users -----------------------------------------------------------------------------------------
+@contextmanager
+def _session() -> Iterator[Any]:
+    from gisgrid.db.engine import session_scope
+
+    engine = make_engine(Settings().db.url(), pool_size=1)
+    try:
+        with session_scope(engine) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _password(password: str | None) -> str:
+    return password or typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    role: Annotated[str, typer.Option(help="admin, planner, dispatcher, auditor, grid_worker, patrol")],
+    password: Annotated[str | None, typer.Option(help="asked for when not given")] = None,
+    name: Annotated[str | None, typer.Option(help="display name")] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="community code (repeatable); none = all")] = None,
+) -> None:
+    """Create an account."""
+    from gisgrid.auth import accounts
+
+    with _session() as session:
+        accounts.create_user(
+            session,
+            username=username,
+            password=_password(password),
+            role=role,
+            display_name=name,
+            scope=scope or [],
+        )
+    console.print(f"Created {username} ({role}).")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List accounts."""
+    from rich.table import Table
+
+    from gisgrid.auth import accounts
+
+    with _session() as session:
+        rows = accounts.list_users(session)
+    table = Table("user", "name", "role", "scope", "disabled", "locked", "last log-in", "demo")
+    for r in rows:
+        table.add_row(
+            *(
+                str(r[k])
+                for k in (
+                    "username",
+                    "display_name",
+                    "role",
+                    "scope",
+                    "disabled",
+                    "locked",
+                    "last_login_at",
+                    "demo",
+                )
+            )
+        )
+    console.print(table)
+
+
+@users_app.command("disable")
+def users_disable(
+    username: str, enable: Annotated[bool, typer.Option("--enable", help="enable again")] = False
+) -> None:
+    """Disable an account (ending its sessions and tokens), or enable it again."""
+    from gisgrid.auth import accounts
+
+    with _session() as session:
+        accounts.set_disabled(session, username=username, disabled=not enable)
+    console.print(f"{username} {'enabled' if enable else 'disabled'}.")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: str, password: Annotated[str | None, typer.Option(help="asked for when not given")] = None
+) -> None:
+    """Set a new password (ends the account's web sessions, clears a lock-out)."""
+    from gisgrid.auth import accounts
+
+    with _session() as session:
+        accounts.set_password(session, username=username, password=_password(password))
+    console.print(f"Password of {username} changed.")
+
+
+@users_app.command("token")
+def users_token(
+    username: str,
+    name: Annotated[str, typer.Option(help="what the token is for")] = "cli",
+    days: Annotated[int, typer.Option(help="lifetime in days", min=1, max=366)] = 90,
+) -> None:
+    """Create an API bearer token for an account and print it (shown once)."""
+    from datetime import timedelta
+
+    from gisgrid.auth import accounts
+
+    settings = Settings()
+    with _session() as session:
+        user = accounts.get_user(session, username)
+        issued = accounts.issue(
+            session,
+            user=user,
+            kind="token",
+            secret=accounts.load_secret(settings.auth.secret_key_file),
+            ttl=timedelta(days=days),
+            name=name,
+        )
+    console.print(issued.token, soft_wrap=True)
+
+
+@app.command("audit")
+def audit_cmd(
+    actor: Annotated[str | None, typer.Option(help="user name")] = None,
+    action: Annotated[str | None, typer.Option(help="e.g. update, login_failed, import")] = None,
+    entity: Annotated[str | None, typer.Option(help="e.g. grid_unit, user")] = None,
+    key: Annotated[str | None, typer.Option(help="e.g. a grid code")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """List the audit trail, newest first."""
+    from rich.table import Table
+
+    from gisgrid.auth import audit
+
+    with _session() as session:
+        rows = audit.query(session, actor=actor, action=action, entity=entity, key=key, limit=limit)
+    if as_json:
+        console.print_json(json.dumps(rows, ensure_ascii=False, default=str))
+        return
+    table = Table("at", "actor", "role", "ip", "action", "entity", "key", "before", "after")
+    for r in rows:
+        table.add_row(
+            r["at"][:19],
+            r["actor"] or "",
+            r["role"] or "",
+            r["ip"] or "",
+            r["action"],
+            r["entity"],
+            r["key"] or "",
+            json.dumps(r["before"], ensure_ascii=False) if r["before"] else "",
+            json.dumps(r["after"], ensure_ascii=False) if r["after"] else "",
+        )
+    console.print(table)
+
+
 # -- serve -----------------------------------------------------------------------------------------
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="listen address (default GISGRID_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="port (default GISGRID_PORT)")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="allow accounts that still have demo passwords")
+    ] = False,
 ) -> None:
-    """Serve the API and the web pages."""
+    """Serve the API and the web pages (refuses demo passwords unless --demo)."""
     import uvicorn
 
     from api.app import create_app
+    from gisgrid.auth.demo import accounts_with_demo_passwords
 
     settings = Settings()
+    with _session() as session:
+        weak = accounts_with_demo_passwords(session)
+    if weak and not demo:
+        raise GisGridError(
+            f"Accounts still have their demo passwords: {', '.join(weak)}.",
+            expected="change them (gisgrid users set-password USER) or disable them, or start with --demo",
+        )
     host, port = host or settings.server.host, port or settings.server.port
     console.print(f"gisgrid at [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

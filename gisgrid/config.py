@@ -90,6 +90,21 @@ class GridRuleSettings(BaseSettings):
     micro_max_households: int = Field(default=100, description="most households a micro-grid should have")
 
 
+class AuthSettings(BaseSettings):
+    """Log-in, sessions, API tokens and lock-out."""
+
+    model_config = _config()
+    secret_key_file: Path = Field(
+        default=PROJECT_ROOT / "var" / "secret_key",
+        description="secret key, generated on first run (never commit)",
+    )
+    session_hours: float = Field(default=8.0, description="a web session expires this long after log-in")
+    token_days: int = Field(default=90, description="default lifetime of an API token")
+    max_failed_logins: int = Field(default=5, description="failed log-ins in a row before the account locks")
+    lockout_minutes: int = Field(default=15, description="how long a locked account stays locked")
+    cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
+
+
 class Settings:
     """All settings, grouped by concern."""
 
@@ -102,6 +117,7 @@ class Settings:
         geo: GeoSettings | None = None,
         data: DataSettings | None = None,
         grid_rules: GridRuleSettings | None = None,
+        auth: AuthSettings | None = None,
     ) -> None:
         self.db = db or DatabaseSettings()
         self.server = server or ServerSettings()
@@ -109,6 +125,7 @@ class Settings:
         self.geo = geo or GeoSettings()
         self.data = data or DataSettings()
         self.grid_rules = grid_rules or GridRuleSettings()
+        self.auth = auth or AuthSettings()
 
 
 SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
@@ -118,4 +135,5 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     GeoSettings,
     DataSettings,
     GridRuleSettings,
+    AuthSettings,
 )

@@ -58,6 +58,12 @@ class Conflict(GisGridError):
     code = "conflict"
 
 
+class Unauthorized(GisGridError):
+    """Not logged in, or the log-in failed or expired (HTTP 401)."""
+
+    code = "unauthorized"
+
+
 class Forbidden(GisGridError):
     """The caller may not do this (HTTP 403)."""
 

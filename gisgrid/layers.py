@@ -14,7 +14,7 @@ from gisgrid.errors import InvalidInput, NotFound
 
 # The workers responsible for a grid unit, by its stable code (names only: contacts are not public).
 _WORKERS = (
-    "(SELECT coalesce(json_agg(json_build_object('name', w.name, 'role', w.role, 'title', w.title)"
+    "(SELECT coalesce(json_agg(json_build_object('name', w.name, 'role', w.role, 'title', w.title, 'phone', w.phone)"
     " ORDER BY w.role, w.name), '[]'::json) FROM worker_grid wg JOIN worker w ON w.id = wg.worker_id"
     " WHERE wg.grid_code = t.code)"
 )
@@ -42,29 +42,103 @@ class Layer:
 LAYERS: dict[str, Layer] = {
     layer.name: layer
     for layer in (
-        Layer("subdistricts", "街道", "Subdistricts", "grid_unit", "polygon", _GRID_PROPS,
-              f"{_CURRENT} AND t.level = 'subdistrict'", "t.code"),
-        Layer("communities", "社区", "Communities", "grid_unit", "polygon", _GRID_PROPS,
-              f"{_CURRENT} AND t.level = 'community'", "t.code"),
-        Layer("general_grids", "一般网格", "General grids", "grid_unit", "polygon", _GRID_PROPS,
-              f"{_CURRENT} AND t.level = 'general'", "t.code"),
-        Layer("micro_grids", "微网格", "Micro-grids", "grid_unit", "polygon", _GRID_PROPS,
-              f"{_CURRENT} AND t.level = 'micro'", "t.code"),
-        Layer("special_grids", "特色网格", "Special grids", "special_grid", "polygon",
-              "t.code, t.kind, t.name, t.community_code", order="t.code"),
-        Layer("compounds", "小区", "Compounds", "compound", "polygon",
-              "t.ext_id AS id, t.name, t.aliases, t.buildings, t.households, t.population", order="t.ext_id"),
-        Layer("buildings", "楼栋", "Buildings", "building", "polygon",
-              "t.ext_id AS id, (SELECT c.name FROM compound c WHERE c.id = t.compound_id) AS compound, "
-              "t.label, t.floors, t.households", order="t.ext_id"),
-        Layer("sites", "服务阵地", "Service sites", "service_site", "point",
-              "t.ext_id AS id, t.kind, t.name, t.brand, t.services, t.opening_hours, t.address, t.community_code",
-              order="t.ext_id"),
-        Layer("walk_edges", "步行网络", "Walking network", "walk_edge", "line",
-              "t.ext_id AS id, t.kind, t.name, round(t.length_m::numeric, 1) AS length_m"),
-        Layer("rivers", "河流", "Rivers", "river", "line", "t.ext_id AS id, t.name, t.width_m", order="t.ext_id"),
-        Layer("bank_segments", "河岸巡河段", "River bank segments", "bank_segment", "line",
-              "t.code, t.name, t.side, t.seq, round(t.length_m::numeric, 1) AS length_m", order="t.code"),
+        Layer(
+            "subdistricts",
+            "街道",
+            "Subdistricts",
+            "grid_unit",
+            "polygon",
+            _GRID_PROPS,
+            f"{_CURRENT} AND t.level = 'subdistrict'",
+            "t.code",
+        ),
+        Layer(
+            "communities",
+            "社区",
+            "Communities",
+            "grid_unit",
+            "polygon",
+            _GRID_PROPS,
+            f"{_CURRENT} AND t.level = 'community'",
+            "t.code",
+        ),
+        Layer(
+            "general_grids",
+            "一般网格",
+            "General grids",
+            "grid_unit",
+            "polygon",
+            _GRID_PROPS,
+            f"{_CURRENT} AND t.level = 'general'",
+            "t.code",
+        ),
+        Layer(
+            "micro_grids",
+            "微网格",
+            "Micro-grids",
+            "grid_unit",
+            "polygon",
+            _GRID_PROPS,
+            f"{_CURRENT} AND t.level = 'micro'",
+            "t.code",
+        ),
+        Layer(
+            "special_grids",
+            "特色网格",
+            "Special grids",
+            "special_grid",
+            "polygon",
+            "t.code, t.kind, t.name, t.community_code",
+            order="t.code",
+        ),
+        Layer(
+            "compounds",
+            "小区",
+            "Compounds",
+            "compound",
+            "polygon",
+            "t.ext_id AS id, t.name, t.aliases, t.buildings, t.households, t.population",
+            order="t.ext_id",
+        ),
+        Layer(
+            "buildings",
+            "楼栋",
+            "Buildings",
+            "building",
+            "polygon",
+            "t.ext_id AS id, (SELECT c.name FROM compound c WHERE c.id = t.compound_id) AS compound, "
+            "t.label, t.floors, t.households",
+            order="t.ext_id",
+        ),
+        Layer(
+            "sites",
+            "服务阵地",
+            "Service sites",
+            "service_site",
+            "point",
+            "t.ext_id AS id, t.kind, t.name, t.brand, t.services, t.opening_hours, t.address, t.community_code",
+            order="t.ext_id",
+        ),
+        Layer(
+            "walk_edges",
+            "步行网络",
+            "Walking network",
+            "walk_edge",
+            "line",
+            "t.ext_id AS id, t.kind, t.name, round(t.length_m::numeric, 1) AS length_m",
+        ),
+        Layer(
+            "rivers", "河流", "Rivers", "river", "line", "t.ext_id AS id, t.name, t.width_m", order="t.ext_id"
+        ),
+        Layer(
+            "bank_segments",
+            "河岸巡河段",
+            "River bank segments",
+            "bank_segment",
+            "line",
+            "t.code, t.name, t.side, t.seq, round(t.length_m::numeric, 1) AS length_m",
+            order="t.code",
+        ),
     )
 }
 
@@ -80,7 +154,9 @@ def parse_bbox(raw: str | None) -> tuple[float, float, float, float] | None:
     except ValueError:
         values = []
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
-        raise InvalidInput(f"bbox must be four numbers, got {raw!r}", field="bbox", value=raw, expected=expected)
+        raise InvalidInput(
+            f"bbox must be four numbers, got {raw!r}", field="bbox", value=raw, expected=expected
+        )
     minx, miny, maxx, maxy = values
     if not (-180 <= minx < maxx <= 180 and -90 <= miny < maxy <= 90):
         swapped = abs(minx) <= 90 and abs(maxx) <= 90 and not (abs(miny) <= 90 and abs(maxy) <= 90)
@@ -108,6 +184,7 @@ def layer_features(
     bbox: tuple[float, float, float, float] | None,
     limit: int,
     offset: int = 0,
+    private: bool = False,
 ) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of one layer's features in `bbox`, one page of at most `limit`."""
     layer = get_layer(name)
@@ -125,7 +202,8 @@ def layer_features(
     rows = session.execute(text(sql), params).all()
     matched = rows[0].matched if rows else _count(session, layer, where, params)
     features = [
-        {"type": "Feature", "geometry": json.loads(r.geometry), "properties": r.properties} for r in rows
+        {"type": "Feature", "geometry": json.loads(r.geometry), "properties": _public(r.properties, private)}
+        for r in rows
     ]
     return {
         "type": "FeatureCollection",
@@ -137,6 +215,19 @@ def layer_features(
         "next_offset": offset + len(features) if offset + len(features) < matched else None,
         "features": features,
     }
+
+
+PRIVATE_KEYS = ("households", "population")
+
+
+def _public(props: dict[str, Any], private: bool) -> dict[str, Any]:
+    """Without households, population and phone numbers unless the caller may see them."""
+    if private:
+        return props
+    out = {k: v for k, v in props.items() if k not in PRIVATE_KEYS}
+    if "workers" in out:
+        out["workers"] = [{k: v for k, v in w.items() if k != "phone"} for w in out["workers"]]
+    return out
 
 
 def _count(session: Session, layer: Layer, where: str, params: dict[str, Any]) -> int:
@@ -152,8 +243,13 @@ def layer_summaries(session: Session) -> list[dict[str, Any]]:
         sql = f"SELECT count(*) FROM {layer.table} t WHERE {layer.where}"  # noqa: S608
         count = int(session.execute(text(sql)).scalar_one())
         out.append(
-            {"name": layer.name, "title_zh": layer.title_zh, "title_en": layer.title_en,
-             "geometry": layer.geometry, "count": count}
+            {
+                "name": layer.name,
+                "title_zh": layer.title_zh,
+                "title_en": layer.title_en,
+                "geometry": layer.geometry,
+                "count": count,
+            }
         )
     return out
 
@@ -161,7 +257,9 @@ def layer_summaries(session: Session) -> list[dict[str, Any]]:
 def data_extent(session: Session) -> list[float] | None:
     """[minlon, minlat, maxlon, maxlat] of the current subdistricts (or all grids), None when empty."""
     row = session.execute(
-        text("SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
-             "(SELECT ST_Extent(geom) AS e FROM grid_unit WHERE valid_to IS NULL) s")
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            "(SELECT ST_Extent(geom) AS e FROM grid_unit WHERE valid_to IS NULL) s"
+        )
     ).one()
     return None if row[0] is None else [float(v) for v in row]

@@ -27,7 +27,9 @@ def search(session: Session, *, q: str, limit: int = 20) -> list[dict[str, Any]]
     """Grid units, compounds and sites whose name, alias or code matches `q` (exact matches first)."""
     q = q.strip()
     if not q:
-        raise InvalidInput("The search text is empty.", field="q", value=q, expected="a name, alias or grid code")
+        raise InvalidInput(
+            "The search text is empty.", field="q", value=q, expected="a name, alias or grid code"
+        )
     if len(q) > MAX_QUERY_LENGTH:
         raise InvalidInput(
             f"The search text is {len(q)} characters long.",

@@ -16,13 +16,16 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from gisgrid.config import DatabaseSettings, Settings
+from gisgrid.auth.demo import DEMO_ACCOUNTS, ensure_demo_accounts
+from gisgrid.config import AuthSettings, DatabaseSettings, Settings
 from gisgrid.db import migrate
 from gisgrid.db.cluster import LocalCluster
-from gisgrid.db.engine import drop_database, ensure_database, make_engine
+from gisgrid.db.engine import drop_database, ensure_database, make_engine, session_scope
 from gisgrid.io.importer import load_dataset
 
-TEST_DB = "gisgrid_test"
+# One database per pytest process, so that two test runs on one server do not drop each other's database.
+RUN_ID = os.getpid()
+TEST_DB = f"gisgrid_test_{RUN_ID}"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -50,9 +53,10 @@ def db_settings() -> DatabaseSettings:
 
 
 @pytest.fixture(scope="session")
-def settings(db_settings: DatabaseSettings) -> Settings:
-    """App settings for tests."""
-    return Settings(db=db_settings)
+def settings(db_settings: DatabaseSettings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """App settings for tests (their own secret key)."""
+    secret = tmp_path_factory.mktemp("auth") / "secret_key"
+    return Settings(db=db_settings, auth=AuthSettings(secret_key_file=secret))
 
 
 @pytest.fixture(scope="session")
@@ -64,8 +68,11 @@ def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
     eng = make_engine(url, pool_size=5)
     migrate.upgrade(eng)
     load_dataset(eng, folder=Settings().data.demo_dir, if_changed=False)
+    with session_scope(eng) as sess:
+        ensure_demo_accounts(sess)
     yield eng
     eng.dispose()
+    drop_database(url)
 
 
 @pytest.fixture
@@ -112,7 +119,9 @@ def live_url(settings: Settings, engine: Engine) -> Iterator[str]:
     import uvicorn
 
     port = _free_port()
-    config = uvicorn.Config(create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning")
+    config = uvicorn.Config(
+        create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning"
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -124,3 +133,13 @@ def live_url(settings: Settings, engine: Engine) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+DEMO_PASSWORDS = {username: password for username, _, _, _, password in DEMO_ACCOUNTS}
+
+
+def login(client: TestClient, username: str) -> dict[str, str]:
+    """Log a demo account in on `client` (cookie kept); return the CSRF header for writes."""
+    res = client.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORDS[username]})
+    assert res.status_code == 200, res.text
+    return {"X-CSRF-Token": res.json()["csrf_token"]}

@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from gisgrid.config import DatabaseSettings
+from gisgrid.db.engine import drop_database
 
 GISGRID = str(Path(sys.executable).parent / "gisgrid")
-CLI_DB = "gisgrid_cli_test"
+CLI_DB = f"gisgrid_cli_test_{os.getpid()}"
 
 
 def _free_port() -> int:
@@ -37,14 +38,18 @@ def run(*args: str, env: dict[str, str], check: bool = True) -> subprocess.Compl
 
 
 @pytest.fixture(scope="module")
-def cli_env(db_settings: DatabaseSettings) -> dict[str, str]:
-    """Environment pointing the CLI at its own database on the test server."""
+def cli_env(
+    db_settings: DatabaseSettings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[str, str]]:
+    """Environment pointing the CLI at its own database on the test server (and its own secret key)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GISGRID_")}
+    env["GISGRID_SECRET_KEY_FILE"] = str(tmp_path_factory.mktemp("cli") / "secret_key")
     if db_settings.database_url:
         env["GISGRID_DATABASE_URL"] = db_settings.url(dbname=CLI_DB)
     else:
         env["GISGRID_DB_NAME"] = CLI_DB
-    return env
+    yield env
+    drop_database(db_settings.url(dbname=CLI_DB))
 
 
 def test_help_lists_commands(cli_env: dict[str, str]) -> None:
@@ -118,7 +123,7 @@ def test_port_in_use_is_a_clear_cli_error(own_cluster_env: dict[str, str]) -> No
 def test_serve_answers_health(cli_env: dict[str, str]) -> None:
     port = _free_port()
     proc = subprocess.Popen(
-        [GISGRID, "serve", "--port", str(port)],
+        [GISGRID, "serve", "--demo", "--port", str(port)],
         env=cli_env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -181,3 +186,49 @@ def test_import_refuses_a_bad_file_and_changes_nothing(cli_env: dict[str, str], 
 def test_unknown_layer_lists_the_layers(cli_env: dict[str, str], tmp_path: Path) -> None:
     proc = run("import", "roads", str(tmp_path / "x.geojson"), env=cli_env, check=False)
     assert proc.returncode == 2 and "walk_edges" in proc.stderr
+
+
+def test_validate_reports_clean_demo(cli_env: dict[str, str]) -> None:
+    run("db", "up", env=cli_env)
+    run("demo", "load", env=cli_env)
+    proc = run("validate", env=cli_env)
+    assert "0 error(s)" in proc.stdout
+    report = json.loads(run("validate", "--json", env=cli_env).stdout)
+    assert report["errors"] == 0
+
+
+def test_users_commands_and_audit(cli_env: dict[str, str]) -> None:
+    run("db", "up", env=cli_env)
+    run("demo", "load", env=cli_env)
+    run("users", "add", "cli_user", "--role", "auditor", "--password", "cli-password", env=cli_env)
+    dup = run(
+        "users",
+        "add",
+        "cli_user",
+        "--role",
+        "auditor",
+        "--password",
+        "cli-password",
+        env=cli_env,
+        check=False,
+    )
+    assert dup.returncode == 2 and "already exists" in dup.stderr
+    bad = run(
+        "users", "add", "x2", "--role", "wizard", "--password", "cli-password", env=cli_env, check=False
+    )
+    assert bad.returncode == 2 and "planner" in bad.stderr
+    assert "cli_user" in run("users", "list", env=cli_env).stdout
+    run("users", "set-password", "cli_user", "--password", "another-password", env=cli_env)
+    token = run("users", "token", "cli_user", "--name", "test", env=cli_env).stdout.strip()
+    assert len(token) > 30
+    run("users", "disable", "cli_user", env=cli_env)
+    rows = json.loads(run("audit", "--json", "--entity", "user", "--key", "cli_user", env=cli_env).stdout)
+    assert [r["action"] for r in rows][:4] == ["disable", "token_create", "set_password", "create"]
+    run("users", "disable", "cli_user", "--enable", env=cli_env)
+
+
+def test_serve_refuses_demo_passwords_without_demo_flag(cli_env: dict[str, str]) -> None:
+    run("db", "up", env=cli_env)
+    run("demo", "load", env=cli_env)
+    proc = run("serve", "--port", str(_free_port()), env=cli_env, check=False)
+    assert proc.returncode == 2 and "demo passwords" in proc.stderr and "--demo" in proc.stderr

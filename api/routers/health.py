@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep
+from api.deps import SessionDep, policy
 from gisgrid import health as health_service
 
 router = APIRouter(prefix="/api", tags=["health"])
@@ -28,6 +28,7 @@ class Health(BaseModel):
     description="Database reachable, PostgreSQL, PostGIS and pgRouting versions, schema revision. "
     "503 with the error shape when the database cannot be reached.",
     responses={503: {"description": "database unavailable"}},
+    **policy("public"),
 )
 def get_health(session: SessionDep) -> Health:
     return Health(**health_service.check(session))

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import PrincipalDep, SessionDep, SettingsDep, policy
 from gisgrid import layers as layer_service
 from gisgrid.errors import InvalidInput
 
@@ -14,7 +14,10 @@ router = APIRouter(prefix="/api", tags=["layers"])
 
 
 @router.get(
-    "/layers", summary="图层列表 List layers", description="Every map layer with titles and feature counts."
+    "/layers",
+    summary="图层列表 List layers",
+    description="Every map layer with titles and feature counts.",
+    **policy("public"),
 )
 def list_layers(session: SessionDep) -> list[dict[str, Any]]:
     return layer_service.layer_summaries(session)
@@ -29,14 +32,17 @@ def list_layers(session: SessionDep) -> list[dict[str, Any]]:
         "`next_offset` is the offset of the next page (null on the last). Layers: "
         + ", ".join(layer_service.LAYERS)
         + ". Grid layers carry code, name, level, parent_code, households, population, version and the "
-        "responsible workers' names and roles."
+        "responsible workers' names and roles. Household and population figures and workers' (masked) phone "
+        "numbers are shown only to logged-in users."
     ),
     responses={404: {"description": "no such layer"}, 422: {"description": "bad bbox, limit or offset"}},
+    **policy("public"),
 )
 def get_layer(
     layer: str,
     session: SessionDep,
     settings: SettingsDep,
+    principal: PrincipalDep,
     bbox: Annotated[
         str | None,
         Query(description="minlon,minlat,maxlon,maxlat in WGS 84", examples=["104.09,30.63,104.12,30.65"]),
@@ -55,5 +61,10 @@ def get_layer(
             expected=f"1..{cap}; page with offset",
         )
     return layer_service.layer_features(
-        session, name=layer, bbox=layer_service.parse_bbox(bbox), limit=limit or cap, offset=offset
+        session,
+        name=layer,
+        bbox=layer_service.parse_bbox(bbox),
+        limit=limit or cap,
+        offset=offset,
+        private=principal.can("contacts.read"),
     )

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import SessionDep
+from api.deps import SessionDep, policy
 from gisgrid import search as search_service
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -17,6 +17,7 @@ router = APIRouter(prefix="/api", tags=["search"])
     summary="搜索 Search by name or code",
     description="Grid units (name or code prefix), compounds (name or alias) and service sites (name or brand) "
     "matching `q`, exact matches first, with a point and bounding box to zoom to.",
+    **policy("public"),
 )
 def get_search(
     session: SessionDep,

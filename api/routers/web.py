@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
-from api.deps import SessionDep, SettingsDep
+from api.deps import SessionDep, SettingsDep, policy
 from gisgrid import layers as layer_service
 from gisgrid.config import PROJECT_ROOT, Settings
 
@@ -33,6 +33,7 @@ def index() -> FileResponse:
     summary="地图配置 Map configuration",
     description="What the map page needs at start: the optional online tile layer (empty = offline base map), "
     "the default language, the extent of the data and the layers with their feature counts.",
+    **policy("public"),
 )
 def map_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     return {

@@ -9,25 +9,42 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
+from gisgrid.auth import audit
+from gisgrid.auth.policy import Principal
 from gisgrid.db import models as m
 from gisgrid.db.engine import session_scope
 from gisgrid.errors import InvalidInput
 from gisgrid.io import store
-from gisgrid.io.records import (
-    ImportRejected,
-    Problem,
-    Record,
-    check_records,
-    geojson_records,
-    read_geojson,
-    read_workers_csv,
-)
+from gisgrid.io.formats import detect_format
+from gisgrid.io.readers import read_file
+from gisgrid.io.records import ImportRejected, Problem, Record, check_records
 from gisgrid.io.spec import SPECS, LayerSpec
 
 Progress = Callable[[str, int, int], None]
 DEMO_VALID_FROM = datetime.fromisoformat("2023-01-01T00:00:00+08:00")
+IMPORT_STEPS = 2
+
+
+@dataclass
+class ImportResult:
+    """What an import did: features in the file, and how they met the layer's existing ones."""
+
+    layer: str
+    format: str
+    imported: int
+    added: int
+    updated: int
+    removed: int
+
+    def summary(self) -> str:
+        """One line for people."""
+        return (
+            f"Imported {self.imported} feature(s) into {self.layer} ({self.format}): "
+            f"{self.added} new, {self.updated} replaced, {self.removed} removed."
+        )
 
 
 def get_spec(layer: str) -> LayerSpec:
@@ -38,20 +55,17 @@ def get_spec(layer: str) -> LayerSpec:
 
 
 def read_records(
-    spec: LayerSpec, path: Path, *, crs: str | None = None, make_valid: bool = False
+    spec: LayerSpec, path: Path, *, crs: str | None = None, make_valid: bool = False, fmt: str | None = None
 ) -> list[Record]:
-    """Read and check a layer file; raise ImportRejected naming every bad feature."""
-    if not path.exists():
-        raise InvalidInput(
-            f"File not found: {path}", field="file", value=str(path), expected="an existing file"
-        )
-    if spec.geometry is None:
-        records = read_workers_csv(path)
-        problems: list[Problem] = []
-    else:
-        features, in_crs = read_geojson(path, crs=crs)
-        records, problems = geojson_records(spec, features, in_crs)
-    problems += check_records(spec, records, make_valid=make_valid)
+    """Read and check a layer file of any format; raise ImportRejected naming every bad feature."""
+    records, problems = read_file(spec, path, fmt=fmt, crs=crs)
+    read_faults = {(p.index, p.field) for p in problems}
+    # A geometry that could not be read is reported once, not again as "missing".
+    problems += [
+        p
+        for p in check_records(spec, records, make_valid=make_valid)
+        if (p.index, p.field) not in read_faults
+    ]
     if problems:
         raise ImportRejected(layer=spec.name, path=str(path), problems=problems)
     return records
@@ -65,17 +79,98 @@ def store_records(
     path: Path,
     replace: bool = False,
     valid_from: datetime | None = None,
-) -> int:
-    """Write checked records in the session's transaction; raise ImportRejected on reference problems."""
-    if replace:
-        store.clear_layer(session, spec.name)
-    if spec.name == "grids":
-        problems = store.store_grids(session, spec, records, valid_from=valid_from)
-    else:
-        problems = store.STORERS[spec.name](session, spec, records)
-    if problems:
-        raise ImportRejected(layer=spec.name, path=str(path), problems=problems)
-    return len(records)
+) -> ImportResult:
+    """Write checked records in a savepoint of the session's transaction: all of them, or (ImportRejected) none."""
+    in_file = {r.key for r in records}
+    with session.begin_nested():
+        existing = store.existing_keys(session, spec)
+        if not replace:
+            problems = store.key_clashes(spec, records, existing)
+        elif spec.name in ("walk_edges", "grids"):
+            problems = []  # the network is rebuilt whole; grids begin a new generation in store_grids
+            if spec.name == "walk_edges":
+                store.clear_layer(session, spec.name)
+        else:
+            problems = store.remove_absent(session, spec, records, existing)
+        if not problems:
+            problems = _store(session, spec, records, existing if replace else {}, replace, valid_from)
+        if problems:
+            raise ImportRejected(layer=spec.name, path=str(path), problems=problems)
+    updated = len(in_file & existing.keys()) if replace else 0
+    return ImportResult(
+        layer=spec.name,
+        format="",
+        imported=len(records),
+        added=len(records) - updated,
+        updated=updated,
+        removed=len(existing.keys() - in_file) if replace else 0,
+    )
+
+
+def _store(
+    session: Session,
+    spec: LayerSpec,
+    records: list[Record],
+    existing: dict[str, int],
+    replace: bool,
+    valid_from: datetime | None,
+) -> list[Problem]:
+    try:
+        if spec.name == "grids":
+            return store.store_grids(session, spec, records, valid_from=valid_from, replace=replace)
+        return store.STORERS[spec.name](session, spec, records, existing)
+    except (DataError, IntegrityError) as exc:
+        # The checks should have caught it; a constraint of the schema is the last line, never a 500.
+        raise InvalidInput(
+            f"The database refused layer {spec.name!r}: {str(exc.orig).splitlines()[0]}",
+            field=spec.name,
+            expected="features that satisfy the schema's constraints",
+        ) from exc
+
+
+def import_file(
+    session: Session,
+    *,
+    layer: str,
+    path: Path,
+    crs: str | None = None,
+    make_valid: bool = False,
+    replace: bool = False,
+    fmt: str | None = None,
+    progress: Progress | None = None,
+    actor: Principal | None = None,
+    ip: str | None = None,
+) -> ImportResult:
+    """Import one layer file in the session's transaction: all features or none; audited."""
+    spec = get_spec(layer)
+    fmt = detect_format(path, fmt)
+    step = progress or (lambda stage, done, total: None)
+    step(f"读取 reading {path.name}", 0, IMPORT_STEPS)
+    records = read_records(spec, path, crs=crs, make_valid=make_valid, fmt=fmt)
+    step(f"写入 writing {len(records)} feature(s)", 1, IMPORT_STEPS)
+    result = store_records(session, spec, records, path=path, replace=replace)
+    result.format = fmt
+    audit.record(
+        session,
+        actor=actor,
+        action="import",
+        entity=spec.name,
+        key=path.name,
+        ip=ip,
+        detail={
+            "format": fmt,
+            "crs": crs,
+            "replace": replace,
+            "make_valid": make_valid,
+            "sha256": hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None,
+            "imported": result.imported,
+            "added": result.added,
+            "updated": result.updated,
+            "removed": result.removed,
+        },
+    )
+    step("完成 done", IMPORT_STEPS, IMPORT_STEPS)
+    return result
 
 
 def import_layer(
@@ -86,12 +181,21 @@ def import_layer(
     crs: str | None = None,
     make_valid: bool = False,
     replace: bool = False,
-) -> int:
-    """Import one layer file in one transaction: all features or none; return the count."""
-    spec = get_spec(layer)
-    records = read_records(spec, path, crs=crs, make_valid=make_valid)
+    fmt: str | None = None,
+    progress: Progress | None = None,
+) -> ImportResult:
+    """Import one layer file in its own transaction: all features or none."""
     with session_scope(engine) as session:
-        return store_records(session, spec, records, path=path, replace=replace)
+        return import_file(
+            session,
+            layer=layer,
+            path=path,
+            crs=crs,
+            make_valid=make_valid,
+            replace=replace,
+            fmt=fmt,
+            progress=progress,
+        )
 
 
 @dataclass
@@ -137,7 +241,8 @@ def load_dataset(
                 progress(spec.name, i, len(specs))
             path = folder / spec.file_name
             records = read_records(spec, path)
-            counts[spec.name] = store_records(session, spec, records, path=path, valid_from=DEMO_VALID_FROM)
+            result = store_records(session, spec, records, path=path, valid_from=DEMO_VALID_FROM)
+            counts[spec.name] = result.imported
         session.add(m.DatasetLoad(name=name, files_hash=files_hash, counts=counts))
     if progress:
         progress("done", len(specs), len(specs))

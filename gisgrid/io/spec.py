@@ -16,6 +16,7 @@ class FieldSpec:
     required: bool = True
     column: str | None = None  # defaults to name
     choices: tuple[str, ...] = ()
+    max_len: int | None = None  # of a str column
 
     @property
     def col(self) -> str:
@@ -39,7 +40,13 @@ class LayerSpec:
         return next(f for f in self.fields if f.name == name)
 
 
+# Columns of these names are String(32) in the schema.
+_CODES = ("code", "id", "parent_code", "community_code", "phone")
+
+
 def _f(name: str, kind: str = "str", **kw: object) -> FieldSpec:
+    if name in _CODES:
+        kw.setdefault("max_len", 32)
     return FieldSpec(name, kind, **kw)  # type: ignore[arg-type]
 
 

@@ -8,14 +8,14 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from pyproj import Geod
-from sqlalchemy import delete, insert, select, text
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gisgrid.db import models as m
 from gisgrid.io.records import Problem, Record
 from gisgrid.io.spec import LayerSpec
 
-TABLES = {
+TABLES: dict[str, Any] = {
     "grids": m.GridUnit,
     "special_grids": m.SpecialGrid,
     "compounds": m.Compound,
@@ -26,10 +26,16 @@ TABLES = {
     "walk_edges": m.WalkEdge,
     "workers": m.Worker,
 }
+# Rows that must go with a removed feature; a replace that would orphan them is refused instead.
+DEPENDANTS: dict[str, tuple[Any, Any, str]] = {
+    "compounds": (m.Building, m.Building.compound_id, "buildings"),
+    "rivers": (m.BankSegment, m.BankSegment.river_id, "bank_segments"),
+}
 # Node matching of the walking network: endpoints equal to 1e-7 degrees (~1 cm) are the same node.
 NODE_DIGITS = 7
 BATCH = 5000
 GEOD = Geod(ellps="WGS84")
+Storer = Callable[[Session, LayerSpec, list[Record], dict[str, int]], list[Problem]]
 
 
 def _base_row(spec: LayerSpec, rec: Record, skip: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -46,8 +52,71 @@ def _insert(session: Session, model: type[m.Base], rows: list[dict[str, Any]]) -
         session.execute(insert(model), rows[start : start + BATCH])
 
 
+def _save(session: Session, spec: LayerSpec, rows: list[dict[str, Any]], existing: dict[str, int]) -> None:
+    """Insert new rows; update rows whose key exists in place, so that what refers to them stays linked."""
+    model, key_col = TABLES[spec.name], spec.field(spec.key).col
+    updates = [{**row, "id": existing[row[key_col]]} for row in rows if row[key_col] in existing]
+    for start in range(0, len(updates), BATCH):
+        session.execute(update(model), updates[start : start + BATCH])  # ORM bulk update by primary key
+    _insert(session, model, [row for row in rows if row[key_col] not in existing])
+
+
 def _lookup(session: Session, model: Any, key_col: str = "ext_id") -> dict[str, int]:
     return {k: i for k, i in session.execute(select(getattr(model, key_col), model.id))}
+
+
+def existing_keys(session: Session, spec: LayerSpec) -> dict[str, int]:
+    """Keys of the layer's features in the database (grids: the current generation) and their row ids."""
+    model = TABLES[spec.name]
+    stmt = select(getattr(model, spec.field(spec.key).col), model.id)
+    if spec.name == "grids":
+        stmt = stmt.where(m.GridUnit.valid_to.is_(None))
+    return {k: i for k, i in session.execute(stmt) if k is not None}
+
+
+def key_clashes(spec: LayerSpec, records: list[Record], existing: dict[str, int]) -> list[Problem]:
+    """A problem for each record whose key is already in the layer (an import without --replace)."""
+    what = "a current grid unit" if spec.name == "grids" else f"a feature of {spec.name}"
+    return [
+        Problem(
+            r.index,
+            r.key,
+            spec.key,
+            f"{what} with {spec.key} {r.key!r} already exists; use --replace (API: replace=true) to replace",
+        )
+        for r in records
+        if r.key in existing
+    ]
+
+
+def remove_absent(
+    session: Session, spec: LayerSpec, records: list[Record], existing: dict[str, int]
+) -> list[Problem]:
+    """For --replace: delete features not in the file, unless other layers still hang on them."""
+    in_file = {r.key for r in records}
+    absent = {k: i for k, i in existing.items() if k not in in_file}
+    if spec.name in DEPENDANTS and absent:
+        model, fk, layer = DEPENDANTS[spec.name]
+        counted = select(fk, func.count()).where(fk.in_(absent.values())).group_by(fk)
+        counts: dict[int, int] = {i: n for i, n in session.execute(counted)}
+        problems = [
+            Problem(
+                -1,
+                k,
+                spec.key,
+                f"is not in the file but {counts[i]} of {layer} refer to it; replace {layer} first",
+            )
+            for k, i in absent.items()
+            if counts.get(i)
+        ]
+        if problems:
+            return problems
+    if absent:
+        model = TABLES[spec.name]
+        ids = list(absent.values())
+        for start in range(0, len(ids), BATCH):
+            session.execute(delete(model).where(model.id.in_(ids[start : start + BATCH])))
+    return []
 
 
 def clear_layer(session: Session, layer: str) -> None:
@@ -63,11 +132,27 @@ def clear_layer(session: Session, layer: str) -> None:
 
 
 def store_grids(
-    session: Session, spec: LayerSpec, records: list[Record], *, valid_from: datetime | None
+    session: Session, spec: LayerSpec, records: list[Record], *, valid_from: datetime | None, replace: bool
 ) -> list[Problem]:
-    """Insert grid units as a new current generation; parents must be in the file or already current."""
-    current = set(session.scalars(select(m.GridUnit.code).where(m.GridUnit.valid_to.is_(None))))
-    in_file = {r.key for r in records}
+    """Insert grid units as a new current generation; with `replace` the old current generation is retired."""
+    by_code = select(m.GridUnit.code, func.max(m.GridUnit.version)).group_by(m.GridUnit.code)
+    versions: dict[str, int] = {c: v for c, v in session.execute(by_code)}
+    current = set() if replace else set(existing_keys(session, spec))
+    problems = _parent_problems(records, known={str(r.key) for r in records} | current)
+    if problems:
+        return problems
+    if replace:
+        retire_current_grids(session)
+    rows = [_base_row(spec, r) for r in records]
+    for row in rows:
+        row["version"] = versions.get(row["code"], 0) + 1
+        if valid_from is not None:
+            row["valid_from"] = valid_from
+    _insert(session, m.GridUnit, rows)
+    return []
+
+
+def _parent_problems(records: list[Record], *, known: set[str]) -> list[Problem]:
     problems = []
     for rec in records:
         parent = rec.attrs.get("parent_code")
@@ -75,26 +160,29 @@ def store_grids(
             problems.append(
                 Problem(rec.index, rec.key, "parent_code", "missing: every level below subdistrict needs one")
             )
-        elif parent and parent not in in_file and parent not in current:
-            problems.append(Problem(rec.index, rec.key, "parent_code", f"parent {parent!r} not found"))
-        if rec.key in current:
+        elif parent and parent not in known:
             problems.append(
-                Problem(rec.index, rec.key, "code", f"a current grid unit {rec.key!r} already exists")
+                Problem(
+                    rec.index,
+                    rec.key,
+                    "parent_code",
+                    f"parent {parent!r} not found in the file or the database",
+                )
             )
-    if problems:
-        return problems
-    rows = [_base_row(spec, r) for r in records]
-    if valid_from is not None:
-        for row in rows:
-            row["valid_from"] = valid_from
-    _insert(session, m.GridUnit, rows)
-    return []
+    return problems
 
 
-def _store_with_ref(
-    ref_field: str, ref_model: Any, ref_col: str, required: bool
-) -> Callable[[Session, LayerSpec, list[Record]], list[Problem]]:
-    def store(session: Session, spec: LayerSpec, records: list[Record]) -> list[Problem]:
+def retire_current_grids(session: Session) -> None:
+    """End the current generation now; units that began in this same transaction never were, so go."""
+    current = m.GridUnit.valid_to.is_(None)
+    session.execute(delete(m.GridUnit).where(current, m.GridUnit.valid_from >= func.now()))
+    session.execute(update(m.GridUnit).where(current).values(valid_to=func.now()))
+
+
+def _store_with_ref(ref_field: str, ref_model: Any, ref_col: str, required: bool) -> Storer:
+    def store(
+        session: Session, spec: LayerSpec, records: list[Record], existing: dict[str, int]
+    ) -> list[Problem]:
         ids = _lookup(session, ref_model)
         problems, rows = [], []
         for rec in records:
@@ -109,13 +197,15 @@ def _store_with_ref(
                 row[ref_col] = ids[ref]
             rows.append(row)
         if not problems:
-            _insert(session, TABLES[spec.name], rows)
+            _save(session, spec, rows, existing)
         return problems
 
     return store
 
 
-def store_walk_edges(session: Session, spec: LayerSpec, records: list[Record]) -> list[Problem]:
+def store_walk_edges(
+    session: Session, spec: LayerSpec, records: list[Record], existing: dict[str, int]
+) -> list[Problem]:
     """Insert edges with nodes made by matching endpoints, and lengths in metres."""
     nodes: dict[tuple[float, float], int] = {}
     next_id = int(session.execute(text("SELECT coalesce(max(id), 0) FROM walk_node")).scalar_one()) + 1
@@ -144,7 +234,9 @@ def store_walk_edges(session: Session, spec: LayerSpec, records: list[Record]) -
     return []
 
 
-def store_workers(session: Session, spec: LayerSpec, records: list[Record]) -> list[Problem]:
+def store_workers(
+    session: Session, spec: LayerSpec, records: list[Record], existing: dict[str, int]
+) -> list[Problem]:
     """Insert workers and the grid codes they serve (codes must be current grids or special grids)."""
     known = set(session.scalars(select(m.GridUnit.code).where(m.GridUnit.valid_to.is_(None))))
     known |= set(session.scalars(select(m.SpecialGrid.code)))
@@ -156,7 +248,9 @@ def store_workers(session: Session, spec: LayerSpec, records: list[Record]) -> l
     ]
     if problems:
         return problems
-    _insert(session, m.Worker, [_base_row(spec, r, skip=("grid_codes",)) for r in records])
+    _save(session, spec, [_base_row(spec, r, skip=("grid_codes",)) for r in records], existing)
+    if existing:
+        session.execute(delete(m.WorkerGrid).where(m.WorkerGrid.worker_id.in_(existing.values())))
     ids = _lookup(session, m.Worker)
     links = [
         {"worker_id": ids[str(r.key)], "grid_code": c}
@@ -167,20 +261,24 @@ def store_workers(session: Session, spec: LayerSpec, records: list[Record]) -> l
     return []
 
 
-def store_plain(session: Session, spec: LayerSpec, records: list[Record]) -> list[Problem]:
+def store_plain(
+    session: Session, spec: LayerSpec, records: list[Record], existing: dict[str, int]
+) -> list[Problem]:
     """Insert records whose attributes map straight onto columns."""
-    _insert(session, TABLES[spec.name], [_base_row(spec, r) for r in records])
+    _save(session, spec, [_base_row(spec, r) for r in records], existing)
     return []
 
 
-def store_bank_segments(session: Session, spec: LayerSpec, records: list[Record]) -> list[Problem]:
+def store_bank_segments(
+    session: Session, spec: LayerSpec, records: list[Record], existing: dict[str, int]
+) -> list[Problem]:
     """Insert bank segments (river by its id in the file) with lengths in metres."""
     for rec in records:
         rec.attrs["length_m"] = GEOD.geometry_length(rec.geom) if rec.geom is not None else 0.0
-    return _store_with_ref("river_id", m.River, "river_id", True)(session, spec, records)
+    return _store_with_ref("river_id", m.River, "river_id", True)(session, spec, records, existing)
 
 
-STORERS: dict[str, Callable[[Session, LayerSpec, list[Record]], list[Problem]]] = {
+STORERS: dict[str, Storer] = {
     "special_grids": store_plain,
     "compounds": store_plain,
     "buildings": _store_with_ref("compound_id", m.Compound, "compound_id", True),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -14,7 +15,7 @@ from gisgrid.db.engine import drop_database, ensure_database, make_engine
 
 @pytest.fixture
 def empty_engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
-    url = db_settings.url(dbname="gisgrid_migrate_test")
+    url = db_settings.url(dbname=f"gisgrid_migrate_test_{os.getpid()}")
     drop_database(url)
     ensure_database(url)
     eng = make_engine(url, pool_size=1)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from gisgrid.config import GridRuleSettings
 from gisgrid.grids.topology import validate
+from tests.conftest import login
 
 RULES = GridRuleSettings()
 
@@ -37,15 +38,17 @@ def test_demo_data_validates_without_errors(session: Session) -> None:
 
 
 def test_api_validate_reports_clean_demo(client: TestClient) -> None:
+    assert client.get("/api/grids/validate").status_code == 401
+    login(client, "auditor")
     body = client.get("/api/grids/validate").json()
     assert body["errors"] == 0 and body["parameters"]["sliver_m2"] == 1.0
 
 
 def test_shifted_micro_grid_makes_overlap_gap_and_overhang(session: Session) -> None:
     code = _micro(session)
-    # ~30 m east: overlaps its eastern neighbour, leaves a gap behind, may stick out of its general grid.
+    # ~480 m east: overlaps other micro-grids, leaves a gap behind, sticks out of its general grid.
     session.execute(
-        text("UPDATE grid_unit SET geom = ST_Translate(geom, 0.0003, 0) WHERE code = :c"), {"c": code}
+        text("UPDATE grid_unit SET geom = ST_Translate(geom, 0.005, 0) WHERE code = :c"), {"c": code}
     )
     found = _rules(session)
     assert any(code in (i["code"], i["other"]) and i["severity"] == "error" for i in found["overlap"])
@@ -139,5 +142,6 @@ def test_household_range(session: Session) -> None:
 
 
 def test_api_sliver_parameter_is_validated(client: TestClient) -> None:
+    login(client, "planner")
     res = client.get("/api/grids/validate?sliver_m2=-1")
     assert res.status_code == 422 and res.json()["error"]["field"] == "sliver_m2"

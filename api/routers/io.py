@@ -1,0 +1,283 @@
+"""Import and export of layer files for planners: upload (all-or-nothing) and download in four formats."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import AsyncGenerator
+from datetime import datetime
+from pathlib import Path as FilePath
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
+from api.deps import PrincipalDep, SessionDep, client_ip, policy
+from api.errors import error_response
+from gisgrid.auth.policy import Principal
+from gisgrid.errors import Forbidden, InvalidInput, NotFound
+from gisgrid.io.export import export_file
+from gisgrid.io.formats import ACCEPTED_FORMATS, FORMATS, detect_format, export_file_name
+from gisgrid.io.importer import import_file
+from gisgrid.io.spec import SPECS
+
+router = APIRouter(prefix="/api/io", tags=["import/export"])
+
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+LayerName = Annotated[str, Path(max_length=40, description="one of: " + ", ".join(SPECS))]
+ExportFormat = Literal["geojson", "gpkg", "shp", "csv"]
+UPLOAD_BODY = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": ACCEPTED_FORMATS}
+                },
+                "required": ["file"],
+            }
+        }
+    },
+}
+
+
+class ImportSummary(BaseModel):
+    """What an import did."""
+
+    layer: str
+    format: str
+    file: str
+    imported: int
+    added: int
+    updated: int
+    removed: int
+
+
+class UploadTooLarge(Exception):
+    """The body passed the upload limit while it was being read."""
+
+
+def _spec_name(layer: str) -> str:
+    if layer not in SPECS:
+        raise NotFound(
+            f"No layer {layer!r} to import or export.", field="layer", value=layer, expected=", ".join(SPECS)
+        )
+    return layer
+
+
+def _too_large(size: int | None) -> JSONResponse:
+    limit_mb = MAX_UPLOAD_BYTES // (1024 * 1024)
+    return error_response(
+        413,
+        {
+            "code": "too_large",
+            "message": f"The upload is larger than the limit of {limit_mb} MB.",
+            "field": "file",
+            "value": size,
+            "expected": f"a file of at most {limit_mb} MB: zip a Shapefile, or split the layer by area",
+        },
+    )
+
+
+async def _bounded(request: Request) -> AsyncGenerator[bytes, None]:
+    """The request body, refused as soon as it passes the limit (nothing beyond is read or stored)."""
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
+            raise UploadTooLarge(size)
+        yield chunk
+
+
+async def _receive_upload(request: Request, folder: FilePath) -> FilePath:
+    """Store the multipart `file` field under its own (sanitised) name in `folder`."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput(
+            "The file must be uploaded as multipart/form-data.",
+            field="file",
+            value=request.headers.get("content-type"),
+            expected="multipart/form-data with one field `file`",
+        )
+    try:
+        form = await MultiPartParser(request.headers, _bounded(request), max_files=1, max_fields=5).parse()
+    except MultiPartException as exc:
+        raise InvalidInput(
+            f"Unreadable upload: {exc.message}", field="file", expected="one file in field `file`"
+        ) from exc
+    try:
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput("No file in field `file`.", field="file", expected="multipart field `file`")
+        target = folder / _safe_name(upload.filename)
+        with target.open("wb") as out:
+            shutil.copyfileobj(upload.file, out)
+        if target.stat().st_size > MAX_UPLOAD_BYTES:
+            raise UploadTooLarge(target.stat().st_size)
+        return target
+    finally:
+        await form.close()
+
+
+def _safe_name(name: str | None) -> str:
+    """The upload's own base name (it appears in error messages), without path or odd characters."""
+    base = re.sub(r"[^\w.\-]", "_", FilePath(name or "upload").name)[-100:].lstrip(".")
+    return base or "upload"
+
+
+def _check_upload_format(path: FilePath, fmt: str | None) -> str:
+    name = detect_format(path, fmt)
+    if name == "shp" and path.suffix.lower() != ".zip":
+        raise InvalidInput(
+            "Upload a Shapefile as one .zip holding its .shp, .shx, .dbf and .prj.",
+            field="file",
+            value=path.name,
+            expected="a .zip holding one Shapefile",
+        )
+    return name
+
+
+@router.post(
+    "/{layer}/import",
+    summary="导入图层文件 Import a layer file",
+    description=(
+        "Upload one file (multipart field `file`, at most 50 MB) to import into a layer: GeoJSON, GeoPackage, "
+        "a Shapefile zipped with its .shx/.dbf/.prj, or CSV with a `wkt`/`geometry` or `lon`/`lat` column "
+        "(workers: CSV only). The format comes from the file name's extension unless `format` is given.\n\n"
+        "The coordinate system is read from the file (.prj, GeoPackage SRS, GeoJSON `crs`; GeoJSON without one "
+        "is WGS 84). A file without one (CSV, Shapefile without .prj) needs `crs`: wgs84, cgcs2000, gcj02 "
+        "(Amap/Tencent), bd09 (Baidu) or an EPSG code (projected systems such as EPSG:4544 are reprojected). "
+        "`crs` overrides the file's own. It is never guessed.\n\n"
+        "All or nothing: any bad feature refuses the whole file with 422; `details.problems` lists each one "
+        "with `index` (feature position from 0), `key` (its code/id), `field` and `message` — invalid geometry "
+        "(retry with `make_valid=true`), wrong geometry type, missing or duplicate code, parent not found, "
+        "coordinates outside the Chengdu area (swapped lat/lon is named). Without `replace`, features whose "
+        "key is already in the layer are refused; with `replace=true` the file becomes the layer's whole "
+        "content (grids: the current generation is retired and the file's units become the new one). "
+        "Roles admin and planner; accounts scoped to some communities may not import (403). Audited."
+    ),
+    response_model=ImportSummary,
+    responses={
+        404: {"description": "no such layer"},
+        413: {"description": "the upload is larger than 50 MB"},
+        422: {"description": "the file was refused; details.problems names every bad feature"},
+    },
+    dependencies=policy("io.import")["dependencies"],
+    openapi_extra={"requestBody": UPLOAD_BODY, **policy("io.import")["openapi_extra"]},
+)
+async def import_upload(
+    layer: LayerName,
+    request: Request,
+    session: SessionDep,
+    principal: PrincipalDep,
+    crs: Annotated[
+        str | None, Query(max_length=200, description="the file's CRS if it has none, or to override it")
+    ] = None,
+    make_valid: Annotated[
+        bool, Query(description="repair invalid polygons instead of refusing them")
+    ] = False,
+    replace: Annotated[bool, Query(description="replace the layer's contents with the file's")] = False,
+    fmt: Annotated[
+        ExportFormat | None, Query(alias="format", description="override the format taken from the extension")
+    ] = None,
+) -> Any:
+    _spec_name(layer)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
+        return _too_large(int(length))
+    with tempfile.TemporaryDirectory(prefix="gisgrid-upload-") as tmp:
+        try:
+            path = await _receive_upload(request, FilePath(tmp))
+        except UploadTooLarge as exc:
+            return _too_large(int(exc.args[0]))
+        name = _check_upload_format(path, fmt)
+        return await run_in_threadpool(
+            _import, session, layer, path, name, crs, make_valid, replace, principal, client_ip(request)
+        )
+
+
+def _import(
+    session: Session,
+    layer: str,
+    path: FilePath,
+    fmt: str,
+    crs: str | None,
+    make_valid: bool,
+    replace: bool,
+    principal: Principal,
+    ip: str | None,
+) -> ImportSummary:
+    if principal.scope_codes:
+        # A layer file may touch any community, so only accounts scoped to the whole subdistrict import.
+        raise Forbidden(
+            "Accounts scoped to some communities may not import whole layers.",
+            field="scope",
+            value=",".join(principal.scope_codes),
+            expected="an account whose scope is the whole subdistrict",
+        )
+    result = import_file(
+        session,
+        layer=layer,
+        path=path,
+        crs=crs,
+        make_valid=make_valid,
+        replace=replace,
+        fmt=fmt,
+        actor=principal,
+        ip=ip,
+    )
+    return ImportSummary(
+        file=path.name, **{k: getattr(result, k) for k in ImportSummary.model_fields if k != "file"}
+    )
+
+
+@router.get(
+    "/{layer}/export",
+    summary="导出图层文件 Export a layer file",
+    description=(
+        "Download a layer in WGS 84 (EPSG:4326) with exactly the fields its import reads, so the file "
+        "re-imports unchanged: `geojson` (default; RFC 7946), `gpkg` (GeoPackage), `shp` (a .zip of the "
+        "Shapefile; field names over 10 characters shortened, e.g. parent_code → parent) or `csv` (UTF-8, "
+        "geometry as WKT in `wkt`; re-import it with crs=wgs84). List attributes (aliases, services, "
+        "grid_codes) are JSON arrays in GeoJSON and ';'-joined text elsewhere. Grids: the current generation. "
+        "Workers: CSV only."
+    ),
+    response_class=Response,
+    responses={
+        200: {
+            "description": "the file, as an attachment",
+            "content": {f.media_type: {} for f in FORMATS.values()},
+        },
+        404: {"description": "no such layer"},
+        422: {"description": "a format the layer cannot be written in"},
+    },
+    **policy("io.export"),
+)
+def export_download(
+    layer: LayerName,
+    session: SessionDep,
+    fmt: Annotated[
+        ExportFormat | None, Query(alias="format", description="default geojson (workers: csv)")
+    ] = None,
+) -> Response:
+    spec = SPECS[_spec_name(layer)]
+    name = fmt or ("geojson" if spec.geometry else "csv")
+    file_name = export_file_name(layer, name, datetime.now(LOCAL_TZ).strftime("%Y%m%d"))
+    with tempfile.TemporaryDirectory(prefix="gisgrid-export-") as tmp:
+        path = FilePath(tmp) / file_name
+        export_file(session, layer=layer, path=path, fmt=name)
+        content = path.read_bytes()
+    return Response(
+        content,
+        media_type=FORMATS[name].media_type,
+        headers={"Content-Disposition": f'attachment; filename="{file_name}"'},
+    )

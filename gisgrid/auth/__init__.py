@@ -1,0 +1,1 @@
+"""Accounts, roles and scopes, sessions and API tokens, and the audit trail."""

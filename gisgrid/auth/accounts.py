@@ -1,0 +1,333 @@
+"""Accounts, passwords (argon2), log-in with lock-out, sessions and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from gisgrid.auth import audit
+from gisgrid.auth.policy import ROLES, Principal
+from gisgrid.config import AuthSettings
+from gisgrid.db.models import AppUser, AuthSession, GridUnit
+from gisgrid.errors import Conflict, InvalidInput, NotFound, Unauthorized
+
+HASHER = PasswordHasher()
+MIN_PASSWORD = 8
+USERNAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_.-")
+
+
+class AuthFailed(Unauthorized):
+    """Log-in refused: wrong credentials, locked, disabled or expired."""
+
+
+def load_secret(path: Path) -> bytes:
+    """The server's secret key, generated on first use and kept (mode 600) at `path`."""
+    if path.exists():
+        return path.read_bytes().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key)
+    return key
+
+
+def keyed_hash(secret: bytes, token: str) -> str:
+    """HMAC-SHA256 of a token: what is stored, so a leaked table gives no usable tokens."""
+    return hmac.new(secret, token.encode(), hashlib.sha256).hexdigest()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _check_username(username: str) -> str:
+    name = username.strip().lower()
+    if not (2 <= len(name) <= 64) or not set(name) <= USERNAME_CHARS:
+        raise InvalidInput(
+            f"Invalid user name {username!r}.",
+            field="username",
+            value=username,
+            expected="2–64 characters: a–z, 0–9, '_', '.', '-'",
+        )
+    return name
+
+
+def check_password(password: str) -> None:
+    """Refuse a password that is too short or too long."""
+    if not (MIN_PASSWORD <= len(password) <= 256):
+        raise InvalidInput(
+            "The password is too short or too long.",
+            field="password",
+            value=f"{len(password)} characters",
+            expected=f"{MIN_PASSWORD}–256 characters",
+        )
+
+
+def _check_scope(session: Session, scope: list[str]) -> list[str]:
+    current = set(
+        session.scalars(
+            select(GridUnit.code).where(
+                GridUnit.valid_to.is_(None), GridUnit.level.in_(("subdistrict", "community"))
+            )
+        )
+    )
+    unknown = [c for c in scope if c not in current]
+    if unknown:
+        raise InvalidInput(
+            f"Unknown scope code(s): {', '.join(unknown)}.",
+            field="scope",
+            value=",".join(unknown),
+            expected="codes of current subdistricts or communities; empty = whole subdistrict",
+        )
+    return scope
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None = None,
+    scope: list[str] | None = None,
+    is_demo: bool = False,
+    actor: Principal | None = None,
+) -> AppUser:
+    """Create an account; the password is stored as an argon2 hash."""
+    name = _check_username(username)
+    if role not in ROLES:
+        raise InvalidInput(f"Unknown role {role!r}.", field="role", value=role, expected=", ".join(ROLES))
+    check_password(password)
+    if session.scalar(select(AppUser.id).where(AppUser.username == name)) is not None:
+        raise Conflict(
+            f"User {name!r} already exists.", field="username", value=name, expected="a new user name"
+        )
+    user = AppUser(
+        username=name,
+        display_name=display_name or name,
+        role=role,
+        is_demo=is_demo,
+        scope_codes=_check_scope(session, scope or []),
+        password_hash=HASHER.hash(password),
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="create",
+        entity="user",
+        key=name,
+        after={"role": role, "scope": user.scope_codes, "display_name": user.display_name},
+    )
+    return user
+
+
+def get_user(session: Session, username: str) -> AppUser:
+    """The account called `username`, or NotFound."""
+    user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
+    if user is None:
+        raise NotFound(
+            f"No user {username!r}.", field="username", value=username, expected="an existing user"
+        )
+    return user
+
+
+def set_password(session: Session, *, username: str, password: str, actor: Principal | None = None) -> None:
+    """Change a password, end the account's sessions and clear any lock."""
+    check_password(password)
+    user = get_user(session, username)
+    user.password_hash = HASHER.hash(password)
+    user.is_demo = False
+    user.failed_logins, user.locked_until = 0, None
+    _revoke_all(session, user.id, kind="session")
+    audit.record(session, actor=actor, action="set_password", entity="user", key=user.username)
+
+
+def set_disabled(session: Session, *, username: str, disabled: bool, actor: Principal | None = None) -> None:
+    """Disable (or enable) an account; disabling ends its sessions and tokens."""
+    user = get_user(session, username)
+    before = user.disabled
+    user.disabled = disabled
+    if disabled:
+        _revoke_all(session, user.id)
+    audit.record(
+        session,
+        actor=actor,
+        action="disable" if disabled else "enable",
+        entity="user",
+        key=user.username,
+        before={"disabled": before},
+        after={"disabled": disabled},
+    )
+
+
+def _revoke_all(session: Session, user_id: int, kind: str | None = None) -> None:
+    stmt = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+    if kind:
+        stmt = stmt.where(AuthSession.kind == kind)
+    session.execute(stmt.values(revoked_at=_now()))
+
+
+def authenticate(
+    session: Session, *, username: str, password: str, settings: AuthSettings, ip: str | None = None
+) -> AppUser:
+    """Check a password; count failures, lock after too many, audit every failure."""
+    user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
+    now = _now()
+
+    def fail(reason: str, message: str = "用户名或密码错误 Wrong user name or password.") -> AuthFailed:
+        audit.record(
+            session,
+            actor=None,
+            action="login_failed",
+            entity="user",
+            key=username[:64],
+            ip=ip,
+            detail={"reason": reason},
+        )
+        return AuthFailed(message, field="password", expected="a valid user name and password")
+
+    if user is None or user.password_hash is None:
+        HASHER.hash(password)  # same work as a real check: do not reveal which user names exist
+        raise fail("unknown user")
+    if user.disabled:
+        raise fail("disabled", "账户已停用 This account is disabled.")
+    if user.locked_until and user.locked_until > now:
+        raise fail(
+            "locked", f"账户已锁定 Too many failed log-ins: locked until {user.locked_until:%H:%M} UTC."
+        )
+    try:
+        HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        user.failed_logins += 1
+        if user.failed_logins >= settings.max_failed_logins:
+            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+        raise fail("wrong password") from None
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    return user
+
+
+def verify_demo_password(user: AppUser, password: str) -> bool:
+    """Whether the account still has the given (demo) password."""
+    try:
+        return user.password_hash is not None and HASHER.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass
+class Issued:
+    """A new session or token: the secret values are shown once and never stored."""
+
+    token: str
+    csrf: str | None
+    expires_at: datetime
+
+
+def issue(
+    session: Session,
+    *,
+    user: AppUser,
+    kind: str,
+    secret: bytes,
+    ttl: timedelta,
+    name: str | None = None,
+    ip: str | None = None,
+) -> Issued:
+    """Start a cookie session (with a CSRF token) or create a bearer API token."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(24) if kind == "session" else None
+    expires = _now() + ttl
+    session.add(
+        AuthSession(
+            token_hash=keyed_hash(secret, token),
+            user_id=user.id,
+            kind=kind,
+            name=name,
+            csrf_hash=keyed_hash(secret, csrf) if csrf else None,
+            expires_at=expires,
+            ip=ip,
+        )
+    )
+    audit.record(
+        session,
+        actor=principal_of(user),
+        action="login" if kind == "session" else "token_create",
+        entity="user",
+        key=user.username,
+        ip=ip,
+        detail={"kind": kind, "name": name},
+    )
+    return Issued(token=token, csrf=csrf, expires_at=expires)
+
+
+def principal_of(user: AppUser, *, via: str = "none", session_hash: str | None = None) -> Principal:
+    """The Principal for an account."""
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        display_name=user.display_name,
+        role=user.role,
+        scope_codes=tuple(user.scope_codes or ()),
+        via=via,
+        session_hash=session_hash,
+        worker_id=user.worker_id,
+    )
+
+
+def resolve(session: Session, *, token: str, secret: bytes, via: str) -> tuple[Principal, AuthSession]:
+    """The caller behind a session cookie or bearer token, or AuthFailed (expired, revoked, unknown)."""
+    row = session.get(AuthSession, keyed_hash(secret, token))
+    now = _now()
+    kind = "session" if via == "cookie" else "token"
+    if row is None or row.kind != kind or row.revoked_at is not None:
+        raise AuthFailed(
+            "未登录或登录已失效 Not logged in, or the session/token is not valid.",
+            field="authorization",
+            expected="log in again, or a valid bearer token",
+        )
+    if row.expires_at <= now:
+        raise AuthFailed(
+            "登录已过期 The session has expired: please log in again.",
+            field="authorization",
+            expected="log in again",
+        )
+    user = session.get(AppUser, row.user_id)
+    if user is None or user.disabled:
+        raise AuthFailed("账户已停用 This account is disabled.", field="authorization")
+    row.last_seen_at = now
+    return principal_of(user, via=via, session_hash=row.token_hash), row
+
+
+def revoke(session: Session, *, token_hash: str) -> None:
+    """End one session or token."""
+    session.execute(update(AuthSession).where(AuthSession.token_hash == token_hash).values(revoked_at=_now()))
+
+
+def list_users(session: Session) -> list[dict[str, object]]:
+    """Every account (without secrets)."""
+    return [
+        {
+            "username": u.username,
+            "display_name": u.display_name,
+            "role": u.role,
+            "scope": list(u.scope_codes or []),
+            "disabled": u.disabled,
+            "locked": bool(u.locked_until and u.locked_until > _now()),
+            "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+            "demo": u.is_demo,
+        }
+        for u in session.scalars(select(AppUser).order_by(AppUser.username))
+    ]

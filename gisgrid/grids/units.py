@@ -1,0 +1,119 @@
+"""Read one grid unit (as of a time) and edit its attributes with a version check, audited."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gisgrid.auth import audit
+from gisgrid.auth.policy import Principal, require_scope
+from gisgrid.db.models import GridUnit
+from gisgrid.errors import Conflict, InvalidInput, NotFound
+
+EDITABLE = {"name": str, "name_en": str, "households": int, "population": int}
+
+
+def _find(session: Session, code: str, at: datetime | None) -> GridUnit:
+    stmt = select(GridUnit).where(GridUnit.code == code)
+    if at is None:
+        stmt = stmt.where(GridUnit.valid_to.is_(None))
+    else:
+        stmt = stmt.where(GridUnit.valid_from <= at, (GridUnit.valid_to.is_(None)) | (GridUnit.valid_to > at))
+    unit = session.scalars(stmt.limit(1)).first()
+    if unit is None:
+        when = "now" if at is None else f"at {at.isoformat()}"
+        raise NotFound(
+            f"No grid unit {code!r} {when}.",
+            field="code",
+            value=code,
+            expected="the code of a grid unit in force at that time",
+        )
+    return unit
+
+
+def unit_dict(session: Session, unit: GridUnit, *, private: bool) -> dict[str, Any]:
+    """A grid unit as JSON (households and population only when `private`)."""
+    out: dict[str, Any] = {
+        "code": unit.code,
+        "level": unit.level,
+        "parent_code": unit.parent_code,
+        "name": unit.name,
+        "name_en": unit.name_en,
+        "version": unit.version,
+        "valid_from": unit.valid_from.isoformat(),
+        "valid_to": unit.valid_to.isoformat() if unit.valid_to else None,
+        "geometry": json.loads(session.scalar(select(func.ST_AsGeoJSON(unit.geom, 7))) or "null"),
+    }
+    if private:
+        out.update(households=unit.households, population=unit.population)
+    return out
+
+
+def get_unit(
+    session: Session, *, code: str, at: datetime | None = None, private: bool = False
+) -> dict[str, Any]:
+    """One grid unit, current or as of `at`."""
+    return unit_dict(session, _find(session, code, at), private=private)
+
+
+def update_attributes(
+    session: Session,
+    *,
+    code: str,
+    changes: dict[str, Any],
+    expected_version: int | None,
+    actor: Principal,
+    ip: str | None = None,
+) -> dict[str, Any]:
+    """Change name/name_en/households/population of the current unit; a stale version is a Conflict."""
+    unknown = sorted(set(changes) - set(EDITABLE))
+    if unknown or not changes:
+        raise InvalidInput(
+            f"Cannot edit {', '.join(unknown) or 'nothing'}.",
+            field="body",
+            value=",".join(unknown),
+            expected="one or more of: " + ", ".join(EDITABLE),
+        )
+    unit = session.scalars(
+        select(GridUnit).where(GridUnit.code == code, GridUnit.valid_to.is_(None)).with_for_update()
+    ).first()
+    if unit is None:
+        raise NotFound(
+            f"No current grid unit {code!r}.", field="code", value=code, expected="an existing code"
+        )
+    require_scope(actor, unit.code)
+    if expected_version is None:
+        raise InvalidInput(
+            "The If-Match header with the unit's version is required.",
+            field="If-Match",
+            expected=f'"{unit.version}" (the version you edited)',
+        )
+    if expected_version != unit.version:
+        raise Conflict(
+            f"Grid unit {code} was changed by someone else (version {unit.version}, yours "
+            f"{expected_version}).",
+            field="If-Match",
+            value=expected_version,
+            expected=f'"{unit.version}": reload and apply your change again',
+            details={"current_version": unit.version},
+        )
+    before = {k: getattr(unit, k) for k in changes}
+    for key, value in changes.items():
+        setattr(unit, key, value)
+    unit.version += 1
+    session.flush()
+    audit.record(
+        session,
+        actor=actor,
+        action="update",
+        entity="grid_unit",
+        key=code,
+        before=before,
+        after={**changes, "version": unit.version},
+        ip=ip,
+    )
+    return unit_dict(session, unit, private=True)

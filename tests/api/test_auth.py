@@ -1,0 +1,184 @@
+"""Log-in, sessions, CSRF, bearer tokens, expiry, log-out, lock-out, and what anonymous callers see."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gisgrid.auth import accounts
+from tests.conftest import login
+
+
+def _micro_code(session: Session, community: str | None = None) -> str:
+    sql = "SELECT g.code FROM grid_unit g WHERE g.level='micro' AND g.valid_to IS NULL"
+    params = {}
+    if community:
+        sql += " AND g.code LIKE (SELECT code FROM grid_unit WHERE name = :n AND valid_to IS NULL) || '%'"
+        params["n"] = community
+    return session.execute(text(sql + " ORDER BY g.code LIMIT 1"), params).scalar_one()
+
+
+def test_login_sets_httponly_samesite_cookie_and_me_reports_role(client: TestClient) -> None:
+    res = client.post("/api/auth/login", json={"username": "planner", "password": "planner-demo"})
+    assert res.status_code == 200
+    cookie = res.headers["set-cookie"]
+    assert "gisgrid_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    me = client.get("/api/auth/me").json()
+    assert me == {**me, "username": "planner", "role": "planner", "authenticated": True}
+
+
+def test_wrong_password_is_401_and_audited(client: TestClient, session: Session) -> None:
+    res = client.post("/api/auth/login", json={"username": "planner", "password": "nope-nope"})
+    assert res.status_code == 401 and res.json()["error"]["code"] == "unauthorized"
+    row = session.execute(
+        text("SELECT action, entity_key, detail FROM audit_log ORDER BY id DESC LIMIT 1")
+    ).one()
+    assert row.action == "login_failed" and row.entity_key == "planner"
+
+
+def test_lockout_after_repeated_failures(client: TestClient) -> None:
+    for _ in range(5):
+        client.post("/api/auth/login", json={"username": "auditor", "password": "wrong-password"})
+    res = client.post("/api/auth/login", json={"username": "auditor", "password": "auditor-demo"})
+    assert res.status_code == 401 and "locked" in res.json()["error"]["message"]
+
+
+def test_cookie_write_without_csrf_is_refused_and_changes_nothing(
+    client: TestClient, session: Session
+) -> None:
+    csrf = login(client, "planner")
+    code = _micro_code(session)
+    etag = client.get(f"/api/grids/{code}").headers["etag"]
+    res = client.patch(f"/api/grids/{code}", json={"name": "CSRF"}, headers={"If-Match": etag})
+    assert res.status_code == 403 and res.json()["error"]["field"] == "X-CSRF-Token"
+    forged = client.patch(
+        f"/api/grids/{code}", json={"name": "CSRF"}, headers={"If-Match": etag, "X-CSRF-Token": "forged"}
+    )
+    assert forged.status_code == 403
+    assert session.execute(text("SELECT name FROM grid_unit WHERE code=:c"), {"c": code}).scalar() != "CSRF"
+    ok = client.patch(f"/api/grids/{code}", json={"name": "新名称"}, headers={"If-Match": etag, **csrf})
+    assert ok.status_code == 200 and ok.json()["name"] == "新名称"
+
+
+def test_edit_is_audited_with_before_and_after(client: TestClient, session: Session) -> None:
+    csrf = login(client, "planner")
+    code = _micro_code(session)
+    old = session.execute(text("SELECT households FROM grid_unit WHERE code=:c"), {"c": code}).scalar()
+    etag = client.get(f"/api/grids/{code}").headers["etag"]
+    res = client.patch(f"/api/grids/{code}", json={"households": old + 1}, headers={"If-Match": etag, **csrf})
+    assert res.status_code == 200 and res.headers["etag"] == f'"{int(etag.strip(chr(34))) + 1}"'
+    row = session.execute(
+        text(
+            "SELECT actor, action, before, after, ip FROM audit_log WHERE entity='grid_unit' "
+            "AND entity_key=:c ORDER BY id DESC LIMIT 1"
+        ),
+        {"c": code},
+    ).one()
+    assert row.actor == "planner" and row.action == "update"
+    assert row.before == {"households": old} and row.after["households"] == old + 1 and row.ip
+
+
+def test_stale_version_is_409_with_current_version(client: TestClient, session: Session) -> None:
+    csrf = login(client, "planner")
+    code = _micro_code(session)
+    etag = client.get(f"/api/grids/{code}").headers["etag"]
+    assert (
+        client.patch(
+            f"/api/grids/{code}", json={"name": "一"}, headers={"If-Match": etag, **csrf}
+        ).status_code
+        == 200
+    )
+    stale = client.patch(f"/api/grids/{code}", json={"name": "二"}, headers={"If-Match": etag, **csrf})
+    assert stale.status_code == 409
+    assert stale.json()["error"]["details"]["current_version"] == int(etag.strip('"')) + 1
+    missing = client.patch(f"/api/grids/{code}", json={"name": "三"}, headers=csrf)
+    assert missing.status_code == 422 and missing.json()["error"]["field"] == "If-Match"
+
+
+def test_scoped_planner_cannot_edit_another_community(client: TestClient, session: Session) -> None:
+    csrf = login(client, "planner_lh")
+    inside, outside = _micro_code(session, "莲花社区"), _micro_code(session, "一心桥社区")
+    for code, status in ((outside, 403), (inside, 200)):
+        etag = client.get(f"/api/grids/{code}").headers["etag"]
+        res = client.patch(f"/api/grids/{code}", json={"name": "x"}, headers={"If-Match": etag, **csrf})
+        assert res.status_code == status, res.text
+
+
+def test_bearer_token_works_without_csrf_and_forged_token_is_401(
+    client: TestClient, session: Session
+) -> None:
+    csrf = login(client, "planner")
+    token = client.post("/api/auth/tokens", json={"name": "script"}, headers=csrf).json()["token"]
+    client.cookies.clear()
+    code = _micro_code(session)
+    etag = client.get(f"/api/grids/{code}").headers["etag"]
+    ok = client.patch(
+        f"/api/grids/{code}",
+        json={"name": "脚本"},
+        headers={"If-Match": etag, "Authorization": f"Bearer {token}"},
+    )
+    assert ok.status_code == 200
+    bad = client.get("/api/auth/me", headers={"Authorization": "Bearer " + token[:-2] + "xx"})
+    assert bad.status_code == 401
+
+
+def test_expired_session_says_so(client: TestClient, session: Session) -> None:
+    login(client, "auditor")
+    session.execute(text("UPDATE auth_session SET expires_at = now() - interval '1 minute'"))
+    res = client.get("/api/audit")
+    assert res.status_code == 401 and "expired" in res.json()["error"]["message"]
+
+
+def test_logout_ends_the_session(client: TestClient) -> None:
+    csrf = login(client, "admin")
+    cookie = client.cookies.get("gisgrid_session")
+    assert client.post("/api/auth/logout", headers=csrf).status_code == 200
+    client.cookies.set("gisgrid_session", cookie or "")
+    assert client.get("/api/users").status_code == 401
+
+
+def test_disabled_account_cannot_log_in_and_its_tokens_stop(client: TestClient, session: Session) -> None:
+    user = accounts.get_user(session, "dispatcher")
+    secret = client.app.state.secret  # type: ignore[attr-defined]
+    issued = accounts.issue(session, user=user, kind="token", secret=secret, ttl=timedelta(days=1))
+    accounts.set_disabled(session, username="dispatcher", disabled=True)
+    session.flush()
+    assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {issued.token}"}).status_code == 401
+    res = client.post("/api/auth/login", json={"username": "dispatcher", "password": "dispatcher-demo"})
+    assert res.status_code == 401 and "disabled" in res.json()["error"]["message"]
+
+
+def test_anonymous_sees_no_households_or_phones(client: TestClient) -> None:
+    anon = client.get("/api/layers/micro_grids?limit=5").json()["features"][0]["properties"]
+    assert "households" not in anon and all("phone" not in w for w in anon["workers"])
+    login(client, "dispatcher")
+    props = client.get("/api/layers/micro_grids?limit=5").json()["features"][0]["properties"]
+    assert "households" in props and any("phone" in w for w in props["workers"])
+
+
+def test_audit_rows_cannot_be_altered(session: Session) -> None:
+    from sqlalchemy.exc import DBAPIError
+
+    session.execute(text("INSERT INTO audit_log (action, entity) VALUES ('test', 'x')"))
+    for sql in ("UPDATE audit_log SET action = 'forged'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
+        nested = session.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            session.execute(text(sql))
+        nested.rollback()
+
+
+def test_secret_key_is_generated_once_with_private_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "var" / "secret_key"
+    first = accounts.load_secret(path)
+    assert accounts.load_secret(path) == first and len(first) == 64
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_session_expiry_is_in_the_future(client: TestClient) -> None:
+    res = client.post("/api/auth/login", json={"username": "patrol", "password": "patrol-demo"})
+    expires = datetime.fromisoformat(res.json()["expires_at"])
+    assert datetime.now(UTC) + timedelta(hours=7) < expires < datetime.now(UTC) + timedelta(hours=9)
