@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from api import errors
-from api.routers import admin, auth, grids, health, io, layers, search, web
+from api.routers import admin, auth, grids, health, io, layers, locate, search, web
 from gisgrid import __version__
 from gisgrid.auth.accounts import load_secret
 from gisgrid.config import Settings
@@ -55,6 +55,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(layers.router)
     app.include_router(search.router)
     app.include_router(grids.router)
+    app.include_router(locate.router)
     app.include_router(auth.router)
     app.include_router(admin.router)
     app.include_router(io.router)

@@ -105,6 +105,16 @@ class AuthSettings(BaseSettings):
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
 
 
+class IncidentSettings(BaseSettings):
+    """Locating and handling incidents."""
+
+    model_config = _config()
+    locate_accuracy_m: float = Field(
+        default=15.0,
+        description="default accuracy circle (m) of a located point; grids it touches are candidates",
+    )
+
+
 class Settings:
     """All settings, grouped by concern."""
 
@@ -118,6 +128,7 @@ class Settings:
         data: DataSettings | None = None,
         grid_rules: GridRuleSettings | None = None,
         auth: AuthSettings | None = None,
+        incidents: IncidentSettings | None = None,
     ) -> None:
         self.db = db or DatabaseSettings()
         self.server = server or ServerSettings()
@@ -126,6 +137,7 @@ class Settings:
         self.data = data or DataSettings()
         self.grid_rules = grid_rules or GridRuleSettings()
         self.auth = auth or AuthSettings()
+        self.incidents = incidents or IncidentSettings()
 
 
 SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
@@ -136,4 +148,5 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     DataSettings,
     GridRuleSettings,
     AuthSettings,
+    IncidentSettings,
 )

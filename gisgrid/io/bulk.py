@@ -20,7 +20,9 @@ import pandas as pd
 import pyogrio
 import shapely
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
+from gisgrid.coverage.access import build_site_access
 from gisgrid.crs import projector
 from gisgrid.errors import InvalidInput
 
@@ -361,6 +363,9 @@ def bulk_load(
             start = time.perf_counter()
             counts.update(step(conn))
             seconds[name] = time.perf_counter() - start
+        start = time.perf_counter()
+        build_site_access(Session(bind=conn))
+        seconds["walk_site_access"] = time.perf_counter() - start
         report("analyze", len(steps), len(steps) + 1)
         for table in SEQUENCED:
             conn.execute(

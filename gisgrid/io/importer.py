@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from gisgrid.auth import audit
 from gisgrid.auth.policy import Principal
+from gisgrid.coverage.access import build_site_access
 from gisgrid.db import models as m
 from gisgrid.db.engine import session_scope
 from gisgrid.errors import InvalidInput
@@ -150,6 +151,8 @@ def import_file(
     step(f"写入 writing {len(records)} feature(s)", 1, IMPORT_STEPS)
     result = store_records(session, spec, records, path=path, replace=replace)
     result.format = fmt
+    if spec.name in ("sites", "walk_edges"):
+        build_site_access(session)  # walking distances to the sites depend on both layers
     audit.record(
         session,
         actor=actor,
@@ -243,6 +246,9 @@ def load_dataset(
             records = read_records(spec, path)
             result = store_records(session, spec, records, path=path, valid_from=DEMO_VALID_FROM)
             counts[spec.name] = result.imported
+        if progress:
+            progress("walk_site_access", len(specs), len(specs))
+        build_site_access(session)
         session.add(m.DatasetLoad(name=name, files_hash=files_hash, counts=counts))
     if progress:
         progress("done", len(specs), len(specs))

@@ -1,0 +1,1 @@
+"""Incidents: locate, assign, workflow, dispatch."""

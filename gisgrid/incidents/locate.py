@@ -1,0 +1,136 @@
+"""Locate a point in the grid: micro-grid (with the generation in force at a time), path, workers, compound,
+and the nearest service sites by walking distance. Coordinates carry their system; conversion happens here."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from gisgrid.crs import InputCRS, parse_crs, to_wgs84
+from gisgrid.errors import InvalidInput
+
+DEG_M = 111_000.0
+MAX_ACCURACY_M = 1000.0
+
+
+@cache
+def _sql(name: str) -> str:
+    return (Path(__file__).parent / name).read_text(encoding="utf-8")
+
+
+def check_lon_lat(lon: float, lat: float) -> None:
+    """Refuse coordinates that are not numbers on the globe, hinting at a swapped pair."""
+    if not (math.isfinite(lon) and math.isfinite(lat)) or not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        swapped = -90 <= lon <= 90 and 90 < abs(lat) <= 180
+        raise InvalidInput(
+            f"({lon}, {lat}) is not a longitude/latitude pair"
+            + (" (latitude and longitude swapped?)" if swapped else "")
+            + ".",
+            field="lon" if not -180 <= lon <= 180 else "lat",
+            value=f"{lon},{lat}",
+            expected="lon -180..180 and lat -90..90, longitude first (Chengdu: lon ≈ 104, lat ≈ 30.6)",
+        )
+
+
+def to_storage(lon: float, lat: float, crs: str | InputCRS) -> tuple[float, float, InputCRS]:
+    """Validate a lon/lat in `crs` and convert it to WGS 84."""
+    system = crs if isinstance(crs, InputCRS) else parse_crs(crs)
+    check_lon_lat(lon, lat)
+    wlon, wlat = to_wgs84(lon, lat, system)
+    return wlon, wlat, system
+
+
+def _offset_m(lon: float, lat: float, wlon: float, wlat: float) -> float:
+    dx = (lon - wlon) * DEG_M * math.cos(math.radians(wlat))
+    return round(math.hypot(dx, (lat - wlat) * DEG_M), 1)
+
+
+def locate(
+    session: Session,
+    *,
+    lon: float,
+    lat: float,
+    crs: str | InputCRS,
+    accuracy_m: float = 15.0,
+    at: datetime | None = None,
+    contacts: bool = True,
+) -> dict[str, Any]:
+    """The grid answer for one point; a point outside every grid raises InvalidInput naming the nearest one."""
+    if not (0 <= accuracy_m <= MAX_ACCURACY_M) or not math.isfinite(accuracy_m):
+        raise InvalidInput(
+            f"accuracy {accuracy_m} m is out of range.",
+            field="accuracy",
+            value=accuracy_m,
+            expected=f"0–{MAX_ACCURACY_M:.0f} metres",
+        )
+    wlon, wlat, system = to_storage(lon, lat, crs)
+    when = at or datetime.now(UTC)
+    # The box filter must cover the accuracy circle in longitude too: 1/cos(lat) wider than in latitude.
+    acc_deg = (accuracy_m + 1) / (DEG_M * max(math.cos(math.radians(wlat)), 0.1))
+    params = {"lon": wlon, "lat": wlat, "at": when, "acc": accuracy_m, "acc_deg": acc_deg}
+    row = session.execute(text(_sql("locate.sql")), params).mappings().one()
+    path = row["path"]
+    if not path:
+        _outside(session, params, lon=lon, lat=lat, system=system, when=when)
+    candidates = row["candidates"]
+    micro = path[-1]
+    workers = (
+        row["workers"] if contacts else [{k: v for k, v in w.items() if k != "phone"} for w in row["workers"]]
+    )
+    return {
+        "input": {"lon": lon, "lat": lat, "crs": system.value},
+        "wgs84": {"lon": round(wlon, 7), "lat": round(wlat, 7), "shift_m": _offset_m(lon, lat, wlon, wlat)},
+        "at": when.isoformat(),
+        "accuracy_m": accuracy_m,
+        "micro_grid": {"code": micro["code"], "name": micro["name"], "generation_id": micro["id"]},
+        "path": [{k: p[k] for k in ("level", "code", "name")} for p in path],
+        "ambiguous": len(candidates) > 1,
+        "candidates": candidates,
+        "owner_rule": "a point covered by several micro-grids (on a shared edge) belongs to the smallest code",
+        "workers": workers,
+        "compound": row["compound"],
+        "building": row["building"],
+        "nearest_sites": row["sites"],
+    }
+
+
+def _outside(
+    session: Session, params: dict[str, Any], *, lon: float, lat: float, system: InputCRS, when: datetime
+) -> None:
+    nearest = session.execute(text(_sql("nearest_grid.sql")), params).mappings().first()
+    if nearest is None:
+        raise InvalidInput(
+            f"No grid was in force at {when.isoformat()}.",
+            field="at",
+            value=when.isoformat(),
+            expected="a time when grids were in force",
+        )
+    raise InvalidInput(
+        f"({lon}, {lat}) in {system.value} lies outside every micro-grid; the nearest is {nearest['name']} "
+        f"({nearest['code']}), {nearest['distance_m']} m away.",
+        field="lon,lat",
+        value=f"{lon},{lat}",
+        expected="a point inside the grid area (check the coordinate system: phone apps give gcj02)",
+        details={
+            "nearest": {
+                "code": nearest["code"],
+                "name": nearest["name"],
+                "distance_m": float(nearest["distance_m"]),
+            }
+        },
+    )
+
+
+def assign_point(session: Session, *, lon: float, lat: float, at: datetime) -> dict[str, Any]:
+    """The micro-grid (generation in force at `at`) of a WGS 84 point and its parents' codes, or InvalidInput."""
+    params = {"lon": lon, "lat": lat, "at": at}
+    row = session.execute(text(_sql("assign.sql")), params).mappings().first()
+    if row is None:
+        _outside(session, params, lon=lon, lat=lat, system=InputCRS.wgs84, when=at)
+    return dict(row)  # type: ignore[arg-type]
