@@ -377,6 +377,67 @@ def validate_cmd(
         raise typer.Exit(1)
 
 
+# -- locate ----------------------------------------------------------------------------------------
+@app.command("locate")
+def locate_cmd(
+    lon: Annotated[float, typer.Argument(help="longitude in --crs")],
+    lat: Annotated[float, typer.Argument(help="latitude in --crs")],
+    crs: Annotated[
+        str, typer.Option(help="wgs84, cgcs2000, gcj02 (phone map apps) or bd09 (Baidu); required")
+    ],
+    accuracy: Annotated[float | None, typer.Option(help="accuracy radius in metres")] = None,
+    at: Annotated[str | None, typer.Option(help="ISO time: the grid generation in force then")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Locate a point: micro-grid, path, workers, compound and the nearest sites by walking distance."""
+    from datetime import datetime
+
+    from gisgrid.errors import InvalidInput
+    from gisgrid.incidents.locate import locate
+
+    try:
+        when = datetime.fromisoformat(at) if at else None
+    except ValueError as exc:
+        raise InvalidInput(
+            f"--at {at!r} is not an ISO time.",
+            field="at",
+            value=at,
+            expected="e.g. 2024-05-01T09:30:00+08:00",
+        ) from exc
+    settings = Settings()
+    with _session() as session:
+        answer = locate(
+            session,
+            lon=lon,
+            lat=lat,
+            crs=crs,
+            at=when,
+            accuracy_m=settings.incidents.locate_accuracy_m if accuracy is None else accuracy,
+        )
+    if as_json:
+        console.print_json(json.dumps(answer, ensure_ascii=False))
+        return
+    w = answer["wgs84"]
+    console.print(
+        f"WGS 84: {w['lon']}, {w['lat']} (shifted {w['shift_m']} m from the {answer['input']['crs']} input)"
+    )
+    console.print(" → ".join(f"{p['name']} ({p['code']})" for p in answer["path"]))
+    if answer["ambiguous"]:
+        others = ", ".join(
+            c["code"] for c in answer["candidates"] if c["code"] != answer["micro_grid"]["code"]
+        )
+        console.print(f"[yellow]Ambiguous[/]: within {answer['accuracy_m']} m of {others}")
+    for worker in answer["workers"]:
+        console.print(f"  {worker['title']}: {worker['name']} {worker.get('phone') or ''}")
+    if answer["compound"]:
+        building = f" {answer['building']['label']}" if answer["building"] else ""
+        console.print(f"小区 Compound: {answer['compound']['name']}{building}")
+    for site in answer["nearest_sites"]:
+        console.print(
+            f"  {site['rank']}. {site['name']} — walk {site['walk_m']} m (straight {site['straight_m']} m)"
+        )
+
+
 # -- users -----------------------------------------------------------------------------------------
 @contextmanager
 def _session() -> Iterator[Any]:

@@ -232,3 +232,18 @@ def test_serve_refuses_demo_passwords_without_demo_flag(cli_env: dict[str, str])
     run("demo", "load", env=cli_env)
     proc = run("serve", "--port", str(_free_port()), env=cli_env, check=False)
     assert proc.returncode == 2 and "demo passwords" in proc.stderr and "--demo" in proc.stderr
+
+
+def test_locate_gcj02_and_bad_coordinates(cli_env: dict[str, str]) -> None:
+    run("db", "up", env=cli_env)
+    run("demo", "load", env=cli_env)
+    answer = json.loads(
+        run("locate", "104.107747", "30.637684", "--crs", "gcj02", "--json", env=cli_env).stdout
+    )
+    assert answer["wgs84"]["shift_m"] > 300 and len(answer["path"]) == 4
+    text_out = run("locate", "104.107747", "30.637684", "--crs", "gcj02", env=cli_env).stdout
+    assert "牛市口街道" in text_out and "walk" in text_out
+    swapped = run("locate", "30.64", "104.1", "--crs", "wgs84", env=cli_env, check=False)
+    assert swapped.returncode == 2 and "swapped" in swapped.stderr
+    no_crs = run("locate", "104.1", "30.64", env=cli_env, check=False)
+    assert no_crs.returncode == 2 and "--crs" in no_crs.stderr

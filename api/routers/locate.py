@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from api.deps import PrincipalDep, SessionDep, SettingsDep, policy
 from gisgrid.crs import InputCRS
 from gisgrid.incidents import locate as locate_service
+from gisgrid.incidents import places
 
 router = APIRouter(prefix="/api", tags=["locate"])
 
@@ -50,3 +51,22 @@ def get_locate(
         at=at,
         contacts=principal.can("contacts.read"),
     )
+
+
+@router.get(
+    "/locate/places",
+    summary="按小区楼栋定位 Find a compound or building to locate",
+    description="Fuzzy search on compound names and aliases with an optional building number, e.g. "
+    "`莲花新区3栋` or `朝阳逸景 2-1` (building 2, unit 1). Returns candidates best first, each with a WGS 84 "
+    "point inside the building (or compound) to pass to `/api/locate` with `crs=wgs84`. When no matching "
+    "compound has that building, the compounds are returned with `building_not_found`.",
+    **policy("user"),
+)
+def get_places(
+    session: SessionDep,
+    q: Annotated[
+        str, Query(max_length=100, description="compound name or alias, optionally a building number")
+    ],
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> list[dict[str, Any]]:
+    return places.find_places(session, q=q, limit=limit)

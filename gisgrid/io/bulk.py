@@ -32,6 +32,7 @@ NODE_DIGITS = 7
 # Accounts point at workers (ON DELETE SET NULL), so workers are deleted, not truncated with CASCADE (which
 # would empty the accounts too); every other layer table is truncated in one statement.
 TRUNCATED = (
+    "walk_site_access",
     "walk_edge",
     "walk_node",
     "bank_segment",
@@ -41,6 +42,8 @@ TRUNCATED = (
     "compound",
     "special_grid",
     "grid_unit",
+    "incident_event",
+    "incident",
 )
 SEQUENCED = (
     "grid_unit",
@@ -355,6 +358,15 @@ def bulk_load(
     counts: dict[str, int] = {}
     seconds: dict[str, float] = {}
     with engine.begin() as conn:
+        incidents = conn.execute(text("SELECT count(*) FROM incident")).scalar_one()
+        if incidents:
+            raise InvalidInput(
+                f"The database holds {incidents} incidents that refer to its grids; a bulk load replaces them all.",
+                field="folder",
+                value=str(folder),
+                expected="an empty incident table (bulk loads are for fresh or benchmark databases); "
+                "use `gisgrid import` to update layers of a database in use",
+            )
         conn.execute(text("DELETE FROM worker_grid"))
         conn.execute(text("DELETE FROM worker"))
         conn.execute(text("TRUNCATE " + ", ".join(TRUNCATED) + " RESTART IDENTITY"))

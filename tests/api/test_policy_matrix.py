@@ -87,6 +87,8 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ),
     ("PUT", "/api/users/{username}/state"): lambda s, r: ("/api/users/patrol/state", {"disabled": True}, {}),
     ("GET", "/api/audit"): lambda s, r: ("/api/audit?limit=5", None, {}),
+    ("GET", "/api/locate"): lambda s, r: ("/api/locate?lon=104.105206&lat=30.640091&crs=wgs84", None, {}),
+    ("GET", "/api/locate/places"): lambda s, r: ("/api/locate/places?q=莲花新区3栋", None, {}),
     ("GET", "/api/io/{layer}/export"): lambda s, r: ("/api/io/rivers/export?format=geojson", None, {}),
     ("POST", "/api/io/{layer}/import"): lambda s, r: ("/api/io/rivers/import", {"__file__": RIVER_FILE}, {}),
 }

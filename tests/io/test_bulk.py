@@ -86,3 +86,18 @@ def test_bulk_load_names_a_missing_layer(bulk_engine: Engine, tmp_path: Path) ->
     with pytest.raises(InvalidInput) as exc:
         bulk_load(bulk_engine, folder=tmp_path)
     assert "grids" in exc.value.message
+
+
+def test_bulk_load_refuses_a_database_with_incidents(bulk_engine: Engine) -> None:
+    bulk_load(bulk_engine, folder=DEMO)
+    with bulk_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO incident (category_code, title, geom) VALUES ('xiaofang', '测试', ST_SetSRID(ST_MakePoint(104.105, 30.64), 4326))"
+            )
+        )
+    with pytest.raises(InvalidInput) as exc:
+        bulk_load(bulk_engine, folder=DEMO)
+    assert "1 incidents" in exc.value.message
+    with bulk_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM incident")).scalar() == 1
