@@ -13,9 +13,17 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gisgrid.crs import InputCRS, parse_crs, to_wgs84
+from gisgrid.db.prepared import execute_prepared
 from gisgrid.errors import InvalidInput
 
 DEG_M = 111_000.0
+LOCATE_TYPES = (
+    ("lon", "float8"),
+    ("lat", "float8"),
+    ("at", "timestamptz"),
+    ("acc", "float8"),
+    ("acc_deg", "float8"),
+)
 MAX_ACCURACY_M = 1000.0
 
 
@@ -74,7 +82,13 @@ def locate(
     # The box filter must cover the accuracy circle in longitude too: 1/cos(lat) wider than in latitude.
     acc_deg = (accuracy_m + 1) / (DEG_M * max(math.cos(math.radians(wlat)), 0.1))
     params = {"lon": wlon, "lat": wlat, "at": when, "acc": accuracy_m, "acc_deg": acc_deg}
-    row = session.execute(text(_sql("locate.sql")), params).mappings().one()
+    row = (
+        execute_prepared(
+            session, name="gisgrid_locate", sql=_sql("locate.sql"), params=params, types=LOCATE_TYPES
+        )
+        .mappings()
+        .one()
+    )
     path = row["path"]
     if not path:
         _outside(session, params, lon=lon, lat=lat, system=system, when=when)

@@ -65,3 +65,14 @@ def test_to_metric_gives_metres() -> None:
 
     line = LineString([NIUSHIKOU, (NIUSHIKOU[0], NIUSHIKOU[1] + 0.01)])
     assert crs.to_metric(line).length == pytest.approx(1109, rel=0.01)
+
+
+def test_single_point_inverse_equals_the_array_inverse() -> None:
+    rng = np.random.default_rng(3)
+    lon, lat = rng.uniform(102.9, 105.0, 200), rng.uniform(30.1, 31.5, 200)
+    glon, glat = crs.wgs84_to_gcj02(lon, lat)
+    alon, alat = crs.gcj02_to_wgs84(glon, glat)
+    for i in range(200):
+        plon, plat = crs.to_wgs84(float(glon[i]), float(glat[i]), crs.InputCRS.gcj02)
+        assert abs(plon - alon[i]) < 1e-9 and abs(plat - alat[i]) < 1e-9
+    assert crs.to_wgs84(2.35, 48.85, crs.InputCRS.gcj02) == (2.35, 48.85)  # outside China: unchanged
