@@ -479,7 +479,9 @@ def users_add(
 
 
 @users_app.command("list")
-def users_list() -> None:
+def users_list(
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
     """List accounts."""
     from rich.table import Table
 
@@ -487,6 +489,9 @@ def users_list() -> None:
 
     with _session() as session:
         rows = accounts.list_users(session)
+    if as_json:
+        console.print_json(json.dumps(rows, ensure_ascii=False))
+        return
     table = Table("user", "name", "role", "scope", "disabled", "locked", "last log-in", "demo")
     for r in rows:
         table.add_row(

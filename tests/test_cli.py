@@ -217,7 +217,11 @@ def test_users_commands_and_audit(cli_env: dict[str, str]) -> None:
         "users", "add", "x2", "--role", "wizard", "--password", "cli-password", env=cli_env, check=False
     )
     assert bad.returncode == 2 and "planner" in bad.stderr
-    assert "cli_user" in run("users", "list", env=cli_env).stdout
+    listed = json.loads(run("users", "list", "--json", env=cli_env).stdout)
+    assert {"username": "cli_user", "role": "auditor"}.items() <= next(
+        u for u in listed if u["username"] == "cli_user"
+    ).items()
+    assert "cli_user" in run("users", "list", env={**cli_env, "COLUMNS": "200"}).stdout
     run("users", "set-password", "cli_user", "--password", "another-password", env=cli_env)
     token = run("users", "token", "cli_user", "--name", "test", env=cli_env).stdout.strip()
     assert len(token) > 30
