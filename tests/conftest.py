@@ -8,6 +8,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -143,3 +144,18 @@ def login(client: TestClient, username: str) -> dict[str, str]:
     res = client.post("/api/auth/login", json={"username": username, "password": DEMO_PASSWORDS[username]})
     assert res.status_code == 200, res.text
     return {"X-CSRF-Token": res.json()["csrf_token"]}
+
+
+def bearer(session: Session, client: TestClient, username: str) -> str:
+    """An Authorization header value for a fresh one-hour API token of `username` (inside the test's transaction)."""
+    from gisgrid.auth import accounts
+
+    issued = accounts.issue(
+        session,
+        user=accounts.get_user(session, username),
+        kind="token",
+        secret=client.app.state.secret,  # type: ignore[attr-defined]
+        ttl=timedelta(hours=1),
+    )
+    session.flush()
+    return f"Bearer {issued.token}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from gisgrid.auth import accounts
+from tests.conftest import bearer
 
 ROLE_USERS = {
     "admin": "admin",
@@ -143,16 +142,7 @@ def test_route_role_matrix(
     url, body, headers = SAMPLES[(method, path)](session, role)
     username = ROLE_USERS[role]
     if username:
-        user = accounts.get_user(session, username)
-        issued = accounts.issue(
-            session,
-            user=user,
-            kind="token",
-            secret=client.app.state.secret,  # type: ignore[attr-defined]
-            ttl=timedelta(hours=1),
-        )
-        session.flush()
-        headers = {**headers, "Authorization": f"Bearer {issued.token}"}
+        headers = {**headers, "Authorization": bearer(session, client, username)}
     if body and "__file__" in body:
         res = client.request(
             method, url, files={"file": ("rivers.geojson", body["__file__"])}, headers=headers

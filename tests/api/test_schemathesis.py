@@ -4,7 +4,6 @@ admin, bounded in examples: no 5xx."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 
 import pytest
 import schemathesis
@@ -14,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from sqlalchemy.orm import Session
 
 from api.app import create_app
-from gisgrid.auth import accounts
 from gisgrid.config import DatabaseSettings, Settings
+from tests.conftest import bearer
 
 MAX_EXAMPLES = 15
 
@@ -33,11 +32,7 @@ def admin_token(client: TestClient, session: Session) -> Callable[[], str]:
     """Issues bearer tokens of the demo admin, inside the test's transaction."""
 
     def issue() -> str:
-        user = accounts.get_user(session, "admin")
-        secret = client.app.state.secret  # type: ignore[attr-defined]
-        issued = accounts.issue(session, user=user, kind="token", secret=secret, ttl=timedelta(hours=1))
-        session.flush()
-        return issued.token
+        return bearer(session, client, "admin").removeprefix("Bearer ")
 
     return issue
 

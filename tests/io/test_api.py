@@ -7,7 +7,6 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +18,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import api.routers.io as io_router
-from gisgrid.auth import accounts
 from gisgrid.io.spec import SPECS
+from tests.conftest import bearer
 from tests.io.conftest import BOWTIE, grid_feature, row_count, write_geojson
 
 SITE = {
@@ -31,16 +30,7 @@ SITE = {
 
 
 def _bearer(session: Session, client: TestClient, username: str) -> str:
-    user = accounts.get_user(session, username)
-    issued = accounts.issue(
-        session,
-        user=user,
-        kind="token",
-        secret=client.app.state.secret,  # type: ignore[attr-defined]
-        ttl=timedelta(hours=1),
-    )
-    session.flush()
-    return f"Bearer {issued.token}"
+    return bearer(session, client, username)
 
 
 @pytest.fixture(autouse=True)
