@@ -31,7 +31,9 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so a client that gets 200 (a log-in,
+# an edit) can rely on it being stored, and a failed commit is an error response, not a silent loss.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def client_ip(request: Request) -> str | None:
@@ -49,7 +51,13 @@ def get_principal(request: Request, session: SessionDep) -> Principal:
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return ANONYMOUS
-    principal, row = accounts.resolve(session, token=cookie, secret=secret, via="cookie")
+    try:
+        principal, row = accounts.resolve(session, token=cookie, secret=secret, via="cookie")
+    except accounts.AuthFailed as exc:
+        # A dead cookie (expired, revoked, forged) makes the caller anonymous: public pages and log-in keep
+        # working, the cookies are cleared (HttpOnly: the page cannot), and protected routes say why.
+        request.state.dead_session = True
+        return Principal(extra={"session_error": exc.message})
     if request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or row.csrf_hash != accounts.keyed_hash(secret, sent):
@@ -69,6 +77,10 @@ def _checker(permission: str) -> Callable[[Principal], None]:
         if permission != "public" and principal.anonymous:
             from gisgrid.errors import Unauthorized
 
+            if "session_error" in principal.extra:
+                raise Unauthorized(
+                    principal.extra["session_error"], field="authorization", expected="log in again"
+                )
             raise Unauthorized(
                 "请先登录 Please log in first.",
                 field="authorization",

@@ -20,6 +20,7 @@ from gisgrid.db import migrate
 from gisgrid.db.cluster import LocalCluster
 from gisgrid.db.engine import drop_database, ensure_database, make_engine
 from gisgrid.errors import GisGridError
+from gisgrid.incidents.cli import incidents_app
 
 app = typer.Typer(help="gisgrid — 微网实格 grid management on PostGIS.", no_args_is_help=True)
 db_app = typer.Typer(
@@ -30,6 +31,7 @@ users_app = typer.Typer(help="Accounts: roles, scopes, passwords, API tokens.", 
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
+app.add_typer(incidents_app, name="incidents")
 console = Console()
 err = Console(stderr=True)
 
@@ -576,7 +578,7 @@ def audit_cmd(
     from gisgrid.auth import audit
 
     with _session() as session:
-        rows = audit.query(session, actor=actor, action=action, entity=entity, key=key, limit=limit)
+        rows, _ = audit.query(session, actor=actor, action=action, entity=entity, key=key, limit=limit)
     if as_json:
         console.print_json(json.dumps(rows, ensure_ascii=False, default=str))
         return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import PrincipalDep, SessionDep, policy
@@ -72,11 +72,12 @@ def set_state(username: str, body: UserState, principal: PrincipalDep, session: 
     "/audit",
     summary="审计日志 Audit trail",
     description="Every audited write and failed log-in, newest first: who, when, from where, what, before and "
-    "after. Filter by actor, action, entity, key and time.",
+    "after. Filter by actor, action, entity, key and time. The X-Total-Count header says how many rows match.",
     **policy("audit.read"),
 )
 def list_audit(
     session: SessionDep,
+    response: Response,
     actor: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     entity: Annotated[str | None, Query(max_length=64)] = None,
@@ -86,7 +87,7 @@ def list_audit(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> list[dict[str, Any]]:
-    return audit.query(
+    rows, total = audit.query(
         session,
         actor=actor,
         action=action,
@@ -97,3 +98,5 @@ def list_audit(
         limit=limit,
         offset=offset,
     )
+    response.headers["X-Total-Count"] = str(total)
+    return rows

@@ -43,6 +43,8 @@ def _me(principal: Any) -> dict[str, Any]:
         "role_title": ROLE_TITLES.get(principal.role, "匿名 anonymous"),
         "scope": list(principal.scope_codes),
         "authenticated": not principal.anonymous,
+        "session_expired": "session_error" in principal.extra,
+        "session_message": principal.extra.get("session_error"),
     }
 
 
@@ -99,22 +101,24 @@ def login(
 @router.post(
     "/logout",
     summary="退出 Log out",
-    description="Ends the current session (or revokes the bearer token used) and clears the cookies.",
-    **policy("user"),
+    description="Ends the current session (or revokes the bearer token used) and clears the cookies. "
+    "Without a live session it only clears the cookies.",
+    **policy("public"),
 )
 def logout(
     principal: PrincipalDep, request: Request, response: Response, session: SessionDep
 ) -> dict[str, str]:
     if principal.session_hash:
         accounts.revoke(session, token_hash=principal.session_hash)
-    audit.record(
-        session,
-        actor=principal,
-        action="logout",
-        entity="user",
-        key=principal.username,
-        ip=client_ip(request),
-    )
+    if not principal.anonymous:
+        audit.record(
+            session,
+            actor=principal,
+            action="logout",
+            entity="user",
+            key=principal.username,
+            ip=client_ip(request),
+        )
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return {"status": "logged out"}
@@ -123,7 +127,8 @@ def logout(
 @router.get(
     "/me",
     summary="当前用户 Who am I",
-    description="The caller's user name, role and scope; `authenticated: false` for anonymous callers.",
+    description="The caller's user name, role and scope; `authenticated: false` for anonymous callers, with "
+    "`session_expired: true` and the reason when the browser sent a dead session cookie (which is then cleared).",
     **policy("public"),
 )
 def me(principal: PrincipalDep) -> dict[str, Any]:

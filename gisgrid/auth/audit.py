@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gisgrid.auth.policy import Principal
@@ -52,9 +52,9 @@ def query(
     until: datetime | None = None,
     limit: int = 100,
     offset: int = 0,
-) -> list[dict[str, Any]]:
-    """Audit rows, newest first, filtered."""
-    stmt = select(AuditLog).order_by(AuditLog.id.desc()).limit(limit).offset(offset)
+) -> tuple[list[dict[str, Any]], int]:
+    """Audit rows, newest first, filtered, and how many rows match in all."""
+    stmt = select(AuditLog)
     for column, value in (
         (AuditLog.actor, actor),
         (AuditLog.action, action),
@@ -67,7 +67,9 @@ def query(
         stmt = stmt.where(AuditLog.at >= since)
     if until is not None:
         stmt = stmt.where(AuditLog.at < until)
-    return [
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = stmt.order_by(AuditLog.id.desc()).limit(limit).offset(offset)
+    rows = [
         {
             "id": r.id,
             "at": r.at.isoformat(),
@@ -81,5 +83,6 @@ def query(
             "after": r.after,
             "detail": r.detail,
         }
-        for r in session.scalars(stmt)
+        for r in session.scalars(page)
     ]
+    return rows, int(total)

@@ -60,6 +60,24 @@ def get_unit(
     return unit_dict(session, _find(session, code, at), private=private)
 
 
+def _clean(changes: dict[str, Any]) -> dict[str, Any]:
+    """Refuse empty required values; an empty English name means none."""
+    out = dict(changes)
+    for key in ("name", "households", "population"):
+        if key in out and (out[key] is None or (isinstance(out[key], str) and not out[key].strip())):
+            raise InvalidInput(
+                f"{key} cannot be empty.",
+                field=key,
+                value=out[key],
+                expected="a name" if key == "name" else "a whole number ≥ 0",
+            )
+    if "name" in out:
+        out["name"] = out["name"].strip()
+    if "name_en" in out:
+        out["name_en"] = (out["name_en"] or "").strip() or None
+    return out
+
+
 def update_attributes(
     session: Session,
     *,
@@ -78,6 +96,7 @@ def update_attributes(
             value=",".join(unknown),
             expected="one or more of: " + ", ".join(EDITABLE),
         )
+    changes = _clean(changes)
     unit = session.scalars(
         select(GridUnit).where(GridUnit.code == code, GridUnit.valid_to.is_(None)).with_for_update()
     ).first()

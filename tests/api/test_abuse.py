@@ -88,8 +88,12 @@ def test_forged_authorization_headers(client: TestClient, header: str) -> None:
 
 def test_forged_session_cookie(client: TestClient) -> None:
     client.cookies.set("gisgrid_session", "forged' OR 1=1 --")
-    res = client.get("/api/auth/me")
-    assert res.status_code == 401
+    assert client.get("/api/users").status_code == 401
+    me = client.get("/api/auth/me")
+    assert (
+        me.status_code == 200 and me.json()["authenticated"] is False and me.json()["session_expired"] is True
+    )
+    assert 'gisgrid_session=""' in me.headers["set-cookie"]  # the dead cookie is cleared
 
 
 def test_login_with_injection_in_username(client: TestClient, session: Session) -> None:

@@ -182,3 +182,39 @@ def test_session_expiry_is_in_the_future(client: TestClient) -> None:
     res = client.post("/api/auth/login", json={"username": "patrol", "password": "patrol-demo"})
     expires = datetime.fromisoformat(res.json()["expires_at"])
     assert datetime.now(UTC) + timedelta(hours=7) < expires < datetime.now(UTC) + timedelta(hours=9)
+
+
+def test_dead_cookie_does_not_block_public_pages_or_a_new_log_in(
+    client: TestClient, session: Session
+) -> None:
+    login(client, "planner")
+    session.execute(text("UPDATE auth_session SET revoked_at = now()"))
+    assert client.get("/api/map-config").status_code == 200
+    assert client.get("/api/audit").json()["error"]["code"] == "unauthorized"
+    res = client.post("/api/auth/login", json={"username": "planner", "password": "planner-demo"})
+    assert res.status_code == 200
+    assert client.get("/api/auth/me").json()["authenticated"] is True
+
+
+def test_committed_before_the_answer(client: TestClient, session: Session) -> None:
+    # The session row must exist when the log-in answer arrives (the commit precedes the response).
+    res = client.post("/api/auth/login", json={"username": "auditor", "password": "auditor-demo"})
+    assert res.status_code == 200
+    assert client.get("/api/audit?limit=1").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body", [{"name": None}, {"name": "   "}, {"households": None}, {"population": None}]
+)
+def test_required_attributes_cannot_be_emptied(client: TestClient, session: Session, body: dict) -> None:
+    csrf = login(client, "planner")
+    code = _micro_code(session)
+    etag = client.get(f"/api/grids/{code}").headers["etag"]
+    res = client.patch(f"/api/grids/{code}", json=body, headers={"If-Match": etag, **csrf})
+    assert res.status_code == 422 and res.json()["error"]["field"] == next(iter(body))
+
+
+def test_audit_total_count_header(client: TestClient) -> None:
+    login(client, "admin")
+    res = client.get("/api/audit?limit=1")
+    assert res.status_code == 200 and len(res.json()) == 1 and int(res.headers["x-total-count"]) >= 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,20 +14,12 @@ from playwright.sync_api import Page, Route, expect
 from sqlalchemy import Engine, text
 
 from tests.web.conftest import BrowserLog
+from tests.web.pages import AIM, POLYGON_LAYERS, assert_clean, exactly, open_map
 
 pytestmark = pytest.mark.browser
 
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-map.png"
 HIDDEN_BY_DEFAULT = ("special_grids", "buildings")
-POLYGON_LAYERS = (
-    "buildings",
-    "compounds",
-    "micro_grids",
-    "general_grids",
-    "communities",
-    "subdistricts",
-    "special_grids",
-)
 
 
 def _current_grids(level: str) -> str:
@@ -51,32 +42,6 @@ EXPECTED_SQL = {
 }
 
 COUNT_RENDERED = "name => document.querySelectorAll(`.gg-feature[data-layer='${name}']`).length"
-
-
-def exactly(value: str) -> re.Pattern[str]:
-    """Match an element's whole text (has_text alone matches substrings: 社区1 would match 社区10)."""
-    return re.compile(f"^{re.escape(value)}$")
-
-
-def open_map(page: Page, live_url: str) -> dict[str, Any]:
-    """Open the map and wait until every layer has finished loading; return the load summary."""
-    page.goto(live_url.rstrip("/") + "/")
-    page.wait_for_function("() => window.gisgrid && window.gisgrid.ready")
-    return page.evaluate("() => window.gisgrid.ready")
-
-
-def assert_clean(log: BrowserLog, live_url: str) -> None:
-    """No console errors, and nothing requested from anywhere but the app on 127.0.0.1."""
-    assert log.console_errors == []
-    app_host = urllib.parse.urlsplit(live_url).hostname
-    assert app_host == "127.0.0.1"
-    foreign = [
-        url
-        for url in log.requests
-        if urllib.parse.urlsplit(url).scheme not in ("data", "blob")
-        and urllib.parse.urlsplit(url).hostname != app_host
-    ]
-    assert foreign == []
 
 
 def db_counts(engine: Engine) -> dict[str, int]:
@@ -123,19 +88,6 @@ def _micro_grids_with_workers(engine: Engine) -> list[Any]:
     """
     with engine.connect() as conn:
         return list(conn.execute(text(sql)))
-
-
-# Centre the map on a point at zoom 18 and say what the mouse would hit there (a site marker or a bank segment
-# drawn on top of the micro-grid would take the click instead).
-AIM = """([lat, lon]) => {
-  const map = window.gisgrid.map;
-  map.setView([lat, lon], 18, {animate: false});
-  const p = map.latLngToContainerPoint([lat, lon]);
-  const box = map.getContainer().getBoundingClientRect();
-  const x = box.left + p.x, y = box.top + p.y;
-  const el = document.elementFromPoint(x, y);
-  return {x, y, layer: el && el.getAttribute('data-layer')};
-}"""
 
 
 def test_micro_grid_popup_names_its_worker(

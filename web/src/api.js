@@ -1,11 +1,24 @@
 // Calls to the gisgrid API (same origin). Failures become ApiError carrying the API's one error shape
-// {"error": {code, message, field, value, expected}} so the page can show what was wrong, never swallow it.
+// {"error": {code, message, field, value, expected, details}} so the page can show what was wrong, never swallow it.
+//
+// Authentication is the server's HttpOnly session cookie, which the browser sends by itself. Writes add the CSRF
+// token (from the log-in answer, or the readable gisgrid_csrf cookie after a reload). A 401 "unauthorized" on a
+// call that sent the cookie means the session died (expired, revoked): listeners hear about it, and from then on
+// reads go out without cookies, because the dead cookie (which JS cannot delete) would fail every later call.
+
+const CSRF_COOKIE = "gisgrid_csrf";
+const LOGIN_PATH = "/api/auth/login";
+
+let csrfToken = null;
+let omitCookies = false;
+const authListeners = [];
 
 export class ApiError extends Error {
-  constructor({ status = 0, code = "http_error", message, field = null, value = null, expected = null }) {
+  constructor({ status = 0, code = "http_error", message, field = null, value = null, expected = null,
+    details = null }) {
     super(message);
     this.name = "ApiError";
-    Object.assign(this, { status, code, field, value, expected });
+    Object.assign(this, { status, code, field, value, expected, details });
   }
 
   /** One line for a banner: the message, plus what the API would have accepted. */
@@ -29,23 +42,88 @@ async function errorFrom(response) {
     field: error.field ?? null,
     value: error.value ?? null,
     expected: error.expected ?? null,
+    details: error.details ?? null,
   });
+}
+
+function readCookie(name) {
+  const hit = document.cookie.split("; ").find((c) => c.startsWith(`${name}=`));
+  return hit ? decodeURIComponent(hit.slice(name.length + 1)) : null;
+}
+
+/** Keep the CSRF token of a new session (null after log-out); a new session also revives cookie sending. */
+export function setCsrfToken(token) {
+  csrfToken = token;
+  if (token) omitCookies = false;
+}
+
+// Set by the server when it answered a public route anonymously because the session cookie was dead.
+const SESSION_EXPIRED_HEADER = "X-Session-Expired";
+
+/** Call `fn(error)` whenever a call made with the session cookie is refused with 401 "unauthorized". */
+export function onAuthFailure(fn) {
+  authListeners.push(fn);
+}
+
+function buildUrl(path, params) {
+  const url = new URL(path, window.location.origin);
+  Object.entries(params || {}).forEach(([k, v]) => {
+    if (v !== null && v !== undefined && v !== "") url.searchParams.set(k, String(v));
+  });
+  return url;
+}
+
+async function send(method, url, { body, headers, credentials }) {
+  const init = { method, credentials, headers: { Accept: "application/json", ...headers } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  if (method !== "GET") {
+    const token = csrfToken || readCookie(CSRF_COOKIE);
+    if (token) init.headers["X-CSRF-Token"] = token;
+  }
+  try {
+    return await fetch(url, init);
+  } catch (err) {
+    throw new ApiError({ code: "network", message: err.message || String(err) });
+  }
+}
+
+/**
+ * Call the API; resolves to {data, etag} or throws ApiError. `headers` are added (If-Match, say).
+ * A read refused because of a dead session is retried once without cookies, so the map keeps working anonymously;
+ * `quiet` turns that off (and keeps the listeners out of it) for a caller that handles a 401 itself.
+ */
+export async function request(method, path, { params, body, headers = {}, quiet = false } = {}) {
+  const url = buildUrl(path, params);
+  const withCookies = !(omitCookies && method === "GET");
+  // The readable CSRF cookie lives and dies with the HttpOnly session cookie: it tells whether one was sent.
+  const hadSession = withCookies && Boolean(csrfToken || readCookie(CSRF_COOKIE));
+  let response = await send(method, url, { body, headers, credentials: withCookies ? "same-origin" : "omit" });
+  if (response.status === 401 && hadSession && !quiet && url.pathname !== LOGIN_PATH) {
+    const error = await errorFrom(response);
+    if (error.code !== "unauthorized") throw error;
+    omitCookies = true;
+    csrfToken = null;
+    authListeners.forEach((fn) => fn(error));
+    if (method !== "GET") throw error;
+    response = await send(method, url, { body, headers, credentials: "omit" });
+  }
+  if (response.headers.get(SESSION_EXPIRED_HEADER) && hadSession && !quiet) {
+    // A public route answered anonymously because the session cookie is dead: that is an expiry too.
+    omitCookies = true;
+    csrfToken = null;
+    const error = new ApiError({ code: "unauthorized", message: response.headers.get(SESSION_EXPIRED_HEADER) });
+    authListeners.forEach((fn) => fn(error));
+  }
+  if (!response.ok) throw await errorFrom(response);
+  return { data: await response.json(), etag: response.headers.get("ETag") };
 }
 
 /** GET `path` (with query `params`) and return the parsed JSON, or throw ApiError. */
 export async function getJson(path, params = {}) {
-  const url = new URL(path, window.location.origin);
-  Object.entries(params).forEach(([k, v]) => {
-    if (v !== null && v !== undefined) url.searchParams.set(k, String(v));
-  });
-  let response;
-  try {
-    response = await fetch(url, { headers: { Accept: "application/json" } });
-  } catch (err) {
-    throw new ApiError({ code: "network", message: err.message || String(err) });
-  }
-  if (!response.ok) throw await errorFrom(response);
-  return response.json();
+  return (await request("GET", path, { params })).data;
 }
 
 /** The map configuration: extent, layers, optional tile layer, default language. */
@@ -73,4 +151,34 @@ export async function loadLayer(name, { pageSize, onPage }) {
 /** Search grids, compounds and sites by name or code. */
 export function search(q, { limit = 20 } = {}) {
   return getJson("/api/search", { q, limit });
+}
+
+/** Who is calling: {username, display_name, role, role_title, scope, authenticated}; `quiet` as for request(). */
+export async function whoAmI({ quiet = false } = {}) {
+  return (await request("GET", "/api/auth/me", { quiet })).data;
+}
+
+/** Log in; resolves to {user, csrf_token, expires_at}. The session cookie is set by the response. */
+export async function logIn(username, password) {
+  return (await request("POST", LOGIN_PATH, { body: { username, password } })).data;
+}
+
+/** End the session (the server clears both cookies). */
+export async function logOut() {
+  return (await request("POST", "/api/auth/logout")).data;
+}
+
+/** One grid unit and its version tag: {data, etag}. */
+export function getGrid(code) {
+  return request("GET", `/api/grids/${encodeURIComponent(code)}`);
+}
+
+/** Change attributes of a grid unit edited at version `etag`; resolves to {data, etag} of the new version. */
+export function patchGrid(code, changes, etag) {
+  return request("PATCH", `/api/grids/${encodeURIComponent(code)}`, { body: changes, headers: { "If-Match": etag } });
+}
+
+/** Audit entries, newest first; `filters` are actor, action, entity, key, since, until, limit, offset. */
+export function auditEntries(filters) {
+  return getJson("/api/audit", filters);
 }

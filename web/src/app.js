@@ -1,14 +1,18 @@
-// The map shell: fits the data extent, loads every layer page by page, wires popups, search, legend and the
-// language switch. Exposes window.gisgrid = {map, layers, ready} for tests and for the console.
+// The map shell: fits the data extent, loads every layer page by page, wires popups, search, legend, the
+// language switch and the account (log-in, role-based edit buttons). Exposes window.gisgrid = {map, layers, ready,
+// refreshed} for tests and for the console.
 
+import { initAccount } from "./account.js";
 import { mapConfig } from "./api.js";
+import { openGridEditor } from "./editor.js";
 import { applyTo, hasStoredChoice, onLangChange, setLang, t } from "./i18n.js";
 import { IDENTIFY_ORDER, featuresAt } from "./identify.js";
-import { createLayer, fillLayer, relabel, updateLabelZoom } from "./layers.js";
+import { createLayer, fillLayer, refreshProperties, relabel, updateLabelZoom } from "./layers.js";
 import { addLegend } from "./legend.js";
 import { createLayerPanel } from "./panel.js";
 import { popupHtml } from "./popup.js";
 import { initSearch } from "./search.js";
+import { canEditGrid, initSession, onUserChange } from "./session.js";
 import { HIGHLIGHT, LAYER_DEFS } from "./styles.js";
 import { initChrome, setLoading, showBanner } from "./ui.js";
 
@@ -19,7 +23,15 @@ const GRID_LAYER_OF_LEVEL = { subdistrict: "subdistricts", community: "communiti
 const POLYGON_LAYERS = new Set(IDENTIFY_ORDER);
 
 let resolveReady;
-const state = { map: null, layers: {}, ready: new Promise((r) => (resolveReady = r)), popup: null, highlighted: null };
+const state = {
+  map: null,
+  layers: {},
+  ready: new Promise((r) => (resolveReady = r)),
+  // Settles when the layers have been re-read after the latest log-in, log-out or expiry.
+  refreshed: Promise.resolve(),
+  popup: null,
+  highlighted: null,
+};
 window.gisgrid = state;
 
 function createMap() {
@@ -53,13 +65,42 @@ function fitExtent(map, extent) {
   });
 }
 
+function renderPopup(hits) {
+  return popupHtml(hits, { canEdit: canEditGrid });
+}
+
+/** Re-render the open popup (language, user or feature properties changed). */
+function refreshPopup() {
+  if (state.popup && state.map.hasLayer(state.popup)) state.popup.setContent(renderPopup(state.popup.hits));
+}
+
+/** A grid unit was saved through the edit form: show the new values on the map without reloading it. */
+function onGridSaved(unit) {
+  const group = state.layers[GRID_LAYER_OF_LEVEL[unit.level]];
+  const lyr = group?.index.get(String(unit.code));
+  if (lyr) {
+    const { name, name_en, households, population, version } = unit;
+    Object.assign(lyr.feature.properties, { name, name_en, households, population, version });
+  }
+  // Child labels drop their parent's name, so a renamed parent changes its children's labels too.
+  Object.values(state.layers).forEach(relabel);
+  refreshPopup();
+}
+
+function onPopupClick(event) {
+  const button = event.target.closest(".popup-edit");
+  if (button) openGridEditor(button.dataset.code, { onSaved: onGridSaved });
+}
+
 /** Open a popup listing `hits` ([{layer, properties}]) at `latlng`; it re-renders on a language switch. */
 function showPopup(latlng, hits) {
   state.popup = L.popup({ maxWidth: 340, maxHeight: 380, className: "gg-popup-wrap" })
     .setLatLng(latlng)
-    .setContent(popupHtml(hits))
+    .setContent(renderPopup(hits))
     .openOn(state.map);
   state.popup.hits = hits;
+  // Leaflet stops clicks inside a popup from reaching the document, so listen on the popup itself.
+  state.popup.getElement().addEventListener("click", onPopupClick);
 }
 
 function clearHighlight() {
@@ -174,7 +215,37 @@ function setAttribution() {
 function onLanguage() {
   Object.values(state.layers).forEach(relabel);
   setAttribution();
-  if (state.popup && state.map.hasLayer(state.popup)) state.popup.setContent(popupHtml(state.popup.hits));
+  refreshPopup();
+}
+
+let refreshTicket = 0;
+
+/** Re-read every layer's properties: a log-in adds households, population and phones, a log-out drops them. */
+async function refreshLayers() {
+  await state.ready;
+  const ticket = ++refreshTicket;
+  const isStale = () => ticket !== refreshTicket;
+  const pageSize = state.config?.layer_max_features || 1000;
+  const groups = Object.values(state.layers).filter((g) => g.status === "loaded");
+  const results = await Promise.allSettled(groups.map((group) => refreshProperties(group, { pageSize, isStale })));
+  if (isStale()) return;
+  results.forEach((r, i) => {
+    if (r.status === "rejected") {
+      const message = r.reason?.describe ? r.reason.describe() : String(r.reason);
+      showBanner("error.layer", { layer: t(`layer.${groups[i].layerName}`), message });
+    }
+  });
+  refreshPopup();
+}
+
+function watchSession() {
+  let wasAuthenticated = null;
+  onUserChange((user) => {
+    refreshPopup(); // the edit buttons follow the role at once; the figures once the layers are re-read
+    const changed = wasAuthenticated !== null && wasAuthenticated !== user.authenticated;
+    wasAuthenticated = user.authenticated;
+    if (changed) state.refreshed = refreshLayers();
+  });
 }
 
 function wireMap() {
@@ -191,6 +262,10 @@ function wireMap() {
 async function boot() {
   initChrome();
   applyTo(document);
+  initAccount(document.getElementById("account"));
+  watchSession();
+  // The layers are read with whatever session cookie the browser holds; the header only needs to catch up.
+  const session = initSession();
   state.map = createMap();
   let config;
   try {
@@ -211,7 +286,9 @@ async function boot() {
     list: document.getElementById("search-results"),
     onPick: focusResult,
   });
-  return loadAll(config, panel);
+  const summary = await loadAll(config, panel);
+  await session;
+  return summary;
 }
 
 boot().then(resolveReady, (err) => {

@@ -97,6 +97,33 @@ export async function fillLayer(group, { pageSize }) {
   }
 }
 
+function replaceProperties(target, source) {
+  // In place: popups, the label index and search hits hold references to this very object.
+  Object.keys(target).forEach((k) => delete target[k]);
+  Object.assign(target, source);
+}
+
+/**
+ * Fetch the layer again and swap each drawn feature's properties for the new ones, without redrawing: after a
+ * log-in or log-out the API adds or drops households, population and phone numbers. `isStale()` true drops
+ * the remaining pages (a newer refresh has started).
+ */
+export async function refreshProperties(group, { pageSize, isStale = () => false }) {
+  await loadLayer(group.layerName, {
+    pageSize,
+    onPage: (page) => {
+      if (isStale()) return;
+      const added = page.features.filter((feature) => {
+        const lyr = group.index.get(String(feature.properties[group.def.key]));
+        if (lyr) replaceProperties(lyr.feature.properties, feature.properties);
+        return !lyr;
+      });
+      if (added.length) group.addData({ type: "FeatureCollection", features: added });
+      group.featureCount = group.getLayers().length;
+    },
+  });
+}
+
 /** Re-label permanent labels after a language change, or once every parent grid has loaded. */
 export function relabel(group) {
   if (group.def.label === undefined) return;

@@ -46,8 +46,13 @@ function workersHtml(workers) {
   return `<ul class="workers">${workers.map(workerLabel).join("")}</ul>`;
 }
 
-function gridSection(layerName, p) {
+function gridSection(layerName, p, { canEdit }) {
   const english = lang() === "en" && p.name_en ? `<span class="popup-alt">${esc(p.name_en)}</span>` : "";
+  // Shown only to roles that may edit this unit; the server refuses everyone else anyway.
+  const edit = canEdit(p)
+    ? `<div class="popup-actions"><button type="button" class="popup-edit" data-code="${esc(p.code)}">` +
+      `${esc(t("edit.button"))}</button></div>`
+    : "";
   return (
     heading(layerName, p.name, english) +
     "<table>" +
@@ -55,7 +60,8 @@ function gridSection(layerName, p) {
     row("field.households", count(p.households)) +
     row("field.population", count(p.population)) +
     row("field.workers", workersHtml(p.workers), { raw: true }) +
-    "</table>"
+    "</table>" +
+    edit
   );
 }
 
@@ -139,13 +145,16 @@ const SECTIONS = {
   rivers: lineSection,
 };
 
-/** The popup section for one feature of `layerName`. */
-export function sectionHtml(layerName, properties) {
+const NEVER = () => false;
+
+/** The popup section for one feature of `layerName`; `canEdit(properties)` says whether to offer 修改. */
+export function sectionHtml(layerName, properties, { canEdit = NEVER } = {}) {
   const build = GRID_LAYERS.has(layerName) ? gridSection : SECTIONS[layerName] || lineSection;
-  return `<section class="popup-section" data-layer="${esc(layerName)}">${build(layerName, properties)}</section>`;
+  const body = build(layerName, properties, { canEdit });
+  return `<section class="popup-section" data-layer="${esc(layerName)}">${body}</section>`;
 }
 
 /** A popup of several features (finest first), e.g. everything under one click. */
-export function popupHtml(hits) {
-  return `<div class="gg-popup">${hits.map((h) => sectionHtml(h.layer, h.properties)).join("")}</div>`;
+export function popupHtml(hits, options = {}) {
+  return `<div class="gg-popup">${hits.map((h) => sectionHtml(h.layer, h.properties, options)).join("")}</div>`;
 }

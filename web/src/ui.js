@@ -12,19 +12,33 @@ function renderBanner() {
   banner.hidden = bannerMessages.length === 0;
   banner.querySelector("ul").innerHTML = bannerMessages
     .map((m, i) =>
-      `<li class="banner-${m.kind}"><span>${esc(t(m.key, m.params))}</span>` +
+      `<li class="banner-${m.kind}"${m.id ? ` data-banner="${esc(m.id)}"` : ""}>` +
+      `<span>${esc(t(m.key, m.params))}</span>` +
       `<button type="button" class="banner-close" data-index="${i}" aria-label="${esc(t("error.close"))}">×</button></li>`)
     .join("");
 }
 
-/** Show a message in the banner above the map (kind "error" or "notice"); it stays until closed. */
-export function showBanner(key, params = {}, kind = "error") {
-  bannerMessages.push({ key, params, kind });
+/**
+ * Show a message in the banner above the map (kind "error" or "notice"); it stays until closed. A message with
+ * an `id` is shown once however often it is raised, and hideBanner(id) takes it away again.
+ */
+export function showBanner(key, params = {}, kind = "error", { id = null } = {}) {
+  if (id && bannerMessages.some((m) => m.id === id)) return;
+  bannerMessages.push({ key, params, kind, id });
+  renderBanner();
+}
+
+/** Remove the banner message shown with `id` (the expiry notice once logged in again, say). */
+export function hideBanner(id) {
+  const i = bannerMessages.findIndex((m) => m.id === id);
+  if (i < 0) return;
+  bannerMessages.splice(i, 1);
   renderBanner();
 }
 
 function renderLoading() {
   const box = document.getElementById("loading");
+  if (!box) return; // a page without layers to load (the audit page)
   box.hidden = loadingState === null || loadingState.done >= loadingState.total;
   if (loadingState) document.getElementById("loading-text").textContent = t("loading.progress", loadingState);
 }
