@@ -27,6 +27,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.read": frozenset({"admin", "auditor"}),
     "users.manage": frozenset({"admin"}),
     "contacts.read": frozenset(ROLES),
+    # Grid workers read only the incidents of the grids they serve (gisgrid/incidents/visibility.py).
+    "incidents.read": frozenset({"admin", "planner", "dispatcher", "auditor", "grid_worker"}),
+    "incidents.create": frozenset({"admin", "dispatcher", "grid_worker", "patrol"}),
+    # Which role may take which transition is checked per transition (gisgrid/incidents/workflow.py).
+    "incidents.act": frozenset({"admin", "dispatcher", "grid_worker"}),
+    # Bulk import of 12345-hotline exports (the dispatch centre's page; they cover the whole subdistrict).
+    "incidents.import": frozenset({"admin", "dispatcher"}),
 }
 
 

@@ -37,6 +37,19 @@ RIVER_FILE = json.dumps(
         ],
     }
 ).encode()
+# A one-row 12345-hotline export (GeoJSON: WGS 84 by RFC 7946) at 牛市口 station.
+HOTLINE_FILE = json.dumps(
+    {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"工单编号": "MATRIX-1", "类别": "垃圾堆放", "受理时间": "2024-05-01 09:30"},
+                "geometry": {"type": "Point", "coordinates": [104.105206, 30.640091]},
+            }
+        ],
+    }
+).encode()
 Sample = Callable[[Session, str], tuple[str, dict[str, Any] | None, dict[str, str]]]
 
 
@@ -59,6 +72,37 @@ def _patch_grid(session: Session, role: str) -> tuple[str, dict[str, Any] | None
 
 def _get_grid(session: Session, role: str) -> tuple[str, None, dict[str, str]]:
     return f"/api/grids/{_grid(session, '莲花社区')[0]}", None, {}
+
+
+def _incident(session: Session, status: str = "reported") -> int:
+    # In the demo grid worker's own grid, so that every role holding the permission may act on it.
+    from tests.incidents.helpers import make_incident, served_point
+
+    _, lon, lat = served_point(session)
+    return make_incident(session, lon=lon, lat=lat, status=status)
+
+
+def _transition(session: Session, role: str) -> tuple[str, dict[str, Any], dict[str, str]]:
+    # A step each permitted role may take: the grid worker starts a dispatched incident, the others file.
+    action, status = ("start", "dispatched") if role == "grid_worker" else ("file", "reported")
+    return f"/api/incidents/{_incident(session, status)}/transitions", {"action": action, "version": 1}, {}
+
+
+def _move(session: Session, role: str) -> tuple[str, dict[str, Any], dict[str, str]]:
+    from tests.incidents.helpers import served_point
+
+    _, lon, lat = served_point(session, n=1)
+    body = {"lon": lon, "lat": lat, "crs": "wgs84"}
+    return f"/api/incidents/{_incident(session)}/location", body, {"If-Match": '"1"'}
+
+
+NEW_INCIDENT = {
+    "category_code": "chengguan.litter",
+    "title": "矩阵测试",
+    "lon": 104.105206,
+    "lat": 30.640091,
+    "crs": "wgs84",
+}
 
 
 SAMPLES: dict[tuple[str, str], Sample] = {
@@ -90,6 +134,25 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/locate/places"): lambda s, r: ("/api/locate/places?q=莲花新区3栋", None, {}),
     ("GET", "/api/io/{layer}/export"): lambda s, r: ("/api/io/rivers/export?format=geojson", None, {}),
     ("POST", "/api/io/{layer}/import"): lambda s, r: ("/api/io/rivers/import", {"__file__": RIVER_FILE}, {}),
+    ("POST", "/api/incidents/import"): lambda s, r: ("/api/incidents/import", {"__file__": HOTLINE_FILE}, {}),
+    ("GET", "/api/incidents/meta"): lambda s, r: ("/api/incidents/meta", None, {}),
+    ("GET", "/api/incidents/duplicates"): lambda s, r: (
+        "/api/incidents/duplicates?lon=104.105206&lat=30.640091&crs=wgs84&category=chengguan.litter",
+        None,
+        {},
+    ),
+    ("GET", "/api/incidents/overdue"): lambda s, r: ("/api/incidents/overdue?yellow=true", None, {}),
+    ("GET", "/api/incidents/stats"): lambda s, r: ("/api/incidents/stats?by=category", None, {}),
+    ("GET", "/api/incidents"): lambda s, r: ("/api/incidents?limit=5", None, {}),
+    ("GET", "/api/incidents.geojson"): lambda s, r: (
+        "/api/incidents.geojson?bbox=104.09,30.63,104.12,30.65",
+        None,
+        {},
+    ),
+    ("POST", "/api/incidents"): lambda s, r: ("/api/incidents", NEW_INCIDENT, {}),
+    ("GET", "/api/incidents/{incident_id}"): lambda s, r: (f"/api/incidents/{_incident(s)}", None, {}),
+    ("POST", "/api/incidents/{incident_id}/transitions"): _transition,
+    ("PATCH", "/api/incidents/{incident_id}/location"): _move,
 }
 
 

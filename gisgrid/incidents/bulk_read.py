@@ -1,0 +1,281 @@
+"""Read 12345-hotline exports (CSV, XLSX, GeoJSON) into one table of text cells with known field names.
+
+Every cell stays text (numbers too: an id like 0012 or a coordinate with 7 decimals must not change on the
+way), each row keeps the number a person sees in Excel (header = row 1) or its feature number (GeoJSON), and
+the original columns are kept for the error file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gisgrid.errors import InvalidInput
+
+FIELDS = ("ext_id", "category", "title", "description", "lon", "lat", "reported_at", "address", "channel")
+# Header aliases, the canonical English name first; a file with two aliases of one field uses the first listed.
+ALIASES: dict[str, tuple[str, ...]] = {
+    "ext_id": ("ext_id", "工单编号", "编号", "工单号", "事件编号", "id"),
+    "category": ("category", "category_code", "类别", "事件类别", "事件类型", "类型"),
+    "title": ("title", "标题", "诉求标题", "事件标题"),
+    "description": ("description", "内容", "诉求内容", "事件描述", "描述"),
+    "lon": ("lon", "lng", "longitude", "经度", "x"),
+    "lat": ("lat", "latitude", "纬度", "y"),
+    "reported_at": ("reported_at", "上报时间", "受理时间", "发生时间", "时间"),
+    "address": ("address", "地址", "事发地址", "事件地址"),
+    "channel": ("channel", "来源", "渠道"),
+}
+REQUIRED = ("ext_id", "lon", "lat")
+FORMATS = {".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".geojson": "geojson", ".json": "geojson"}
+ACCEPTED = "CSV (UTF-8 or GB18030), XLSX (first sheet) or GeoJSON (Point features)"
+
+
+@dataclass
+class Table:
+    """A file's rows: original cells (`raw`), the known fields as text (`fields`), both indexed by row number."""
+
+    raw: pd.DataFrame
+    fields: pd.DataFrame
+    fmt: str
+    crs_in_file: str | None = None
+    default_crs: str | None = None
+    problems: dict[int, str] = field(default_factory=dict)  # row number → reason found while reading
+
+
+def detect(path: Path, fmt: str | None = None) -> str:
+    """The format named by `fmt` or by the file's extension."""
+    name = (fmt or FORMATS.get(path.suffix.lower(), "")).lower()
+    if name not in FORMATS.values():
+        raise InvalidInput(
+            f"不支持的文件格式 Unsupported file {path.name!r}.",
+            field="file",
+            value=path.name,
+            expected=ACCEPTED,
+        )
+    return name
+
+
+def read_table(path: Path, *, fmt: str | None = None) -> Table:
+    """Read a hotline export; refuse (InvalidInput) a file that is unreadable, empty or lacks a needed column."""
+    if not path.is_file():
+        raise InvalidInput(f"文件不存在 File not found: {path}", field="file", value=str(path))
+    name = detect(path, fmt)
+    if name == "geojson":
+        table = _read_geojson(path)
+    else:
+        raw = _read_csv(path) if name == "csv" else _read_xlsx(path)
+        table = Table(raw=raw, fields=_fields(raw, path), fmt=name)
+    if table.raw.empty:
+        raise InvalidInput(f"{path.name} 没有数据行 holds no rows.", field="file", value=path.name)
+    return table
+
+
+def _normal(header: Any) -> str:
+    return str(header).replace("\ufeff", "").strip().lower()
+
+
+def column_map(columns: list[str]) -> dict[str, str]:
+    """Which file column holds which field (by the alias lists)."""
+    by_name = {_normal(c): c for c in reversed(columns)}  # the first of equal names wins
+    out: dict[str, str] = {}
+    for name, aliases in ALIASES.items():
+        found = next((by_name[a] for a in aliases if a in by_name), None)
+        if found is not None:
+            out[name] = found
+    return out
+
+
+def _fields(raw: pd.DataFrame, path: Path, required: tuple[str, ...] = REQUIRED) -> pd.DataFrame:
+    mapping = column_map([str(c) for c in raw.columns])
+    missing = [f for f in required if f not in mapping]
+    if missing:
+        raise InvalidInput(
+            f"{path.name} 缺少必需的列 lacks the column(s) {', '.join(missing)}.",
+            field="columns",
+            value=", ".join(str(c) for c in raw.columns)[:200],
+            expected="columns " + "; ".join(f"{f} ({'/'.join(ALIASES[f][1:3])})" for f in required),
+        )
+    out = pd.DataFrame(index=raw.index)
+    for name in FIELDS:
+        out[name] = raw[mapping[name]].str.strip() if name in mapping else ""
+    return out
+
+
+def _decode(path: Path) -> str:
+    data = path.read_bytes()
+    for encoding in ("utf-8-sig", "gb18030"):  # Excel on Chinese Windows saves CSV as GBK
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise InvalidInput(
+        f"{path.name} 无法解码 is neither UTF-8 nor GB18030 text.",
+        field="file",
+        value=path.name,
+        expected=ACCEPTED,
+    )
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import io
+
+    text = _decode(path)
+    try:
+        raw = pd.read_csv(
+            io.StringIO(text),
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_MINIMAL,
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise InvalidInput(
+            f"{path.name} 不是有效的CSV is not readable CSV ({exc}).",
+            field="file",
+            value=path.name,
+            expected=ACCEPTED,
+        ) from exc
+    raw.index = pd.RangeIndex(2, len(raw) + 2, name="row")  # Excel's numbering: the header is row 1
+    return _drop_blank(raw)
+
+
+def _drop_blank(raw: pd.DataFrame) -> pd.DataFrame:
+    raw = raw.fillna("").astype(str)
+    return raw.loc[~np.asarray((raw == "").all(axis=1))]
+
+
+def _cell(value: Any) -> str:
+    """An Excel cell as text: integers without '.0', times as local ISO text (Excel has no time zone)."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return str(int(value))
+    return str(value)
+
+
+def _read_xlsx(path: Path) -> pd.DataFrame:
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except (BadZipFile, OSError, KeyError, ValueError) as exc:
+        raise InvalidInput(
+            f"{path.name} 不是有效的XLSX is not a readable XLSX workbook.",
+            field="file",
+            value=path.name,
+            expected=ACCEPTED,
+        ) from exc
+    try:
+        rows = book.worksheets[0].iter_rows(values_only=True)
+        numbered = ((i, [_cell(v) for v in r]) for i, r in enumerate(rows, start=1))
+        header = next((r for _, r in numbered if any(c.strip() for c in r)), [])
+        body = list(numbered)
+    finally:
+        book.close()
+    width = max([len(header)] + [len(r) for _, r in body])
+    names = [h.strip() or f"column{j + 1}" for j, h in enumerate(header + [""] * (width - len(header)))]
+    cells = [r + [""] * (width - len(r)) for _, r in body]
+    raw = pd.DataFrame(cells, columns=names, index=pd.Index([i for i, _ in body], name="row"), dtype=str)
+    return _drop_blank(raw)
+
+
+def _read_geojson(path: Path) -> Table:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(
+            f"{path.name} 不是有效的GeoJSON is not readable GeoJSON ({exc}).",
+            field="file",
+            value=path.name,
+            expected=ACCEPTED,
+        ) from exc
+    features = (
+        doc.get("features") if isinstance(doc, dict) and doc.get("type") == "FeatureCollection" else None
+    )
+    if not isinstance(features, list):
+        raise InvalidInput(
+            f"{path.name} 不是要素集合 is not a GeoJSON FeatureCollection.",
+            field="file",
+            value=path.name,
+            expected='{"type": "FeatureCollection", "features": [...]}',
+        )
+    if not features:
+        raise InvalidInput(f"{path.name} 没有数据行 holds no features.", field="file", value=path.name)
+    props, problems = [], {}
+    for no, feat in enumerate(features, start=1):
+        row, problem = _feature_row(feat)
+        props.append(row)
+        if problem:
+            problems[no] = problem
+    raw = pd.DataFrame(props, index=pd.RangeIndex(1, len(props) + 1, name="row")).fillna("").astype(str)
+    fields = _fields(raw.drop(columns=["_x", "_y"]), path, required=("ext_id",))
+    fields["lon"], fields["lat"] = raw["_x"], raw["_y"]
+    return Table(
+        raw=raw.rename(columns={"_x": "geometry_x", "_y": "geometry_y"}),
+        fields=fields,
+        fmt="geojson",
+        crs_in_file=_crs_member(doc, path),
+        default_crs="wgs84",  # RFC 7946: GeoJSON without a crs member is WGS 84 lon/lat
+        problems=problems,
+    )
+
+
+def _feature_row(feat: Any) -> tuple[dict[str, Any], str | None]:
+    """A feature's properties as text plus its point's x/y, or a reason the geometry is no point."""
+    feat = feat if isinstance(feat, dict) else {}
+    props = feat.get("properties") if isinstance(feat.get("properties"), dict) else {}
+    row = {str(k): _json_cell(v) for k, v in props.items() if k not in ("_x", "_y")}
+    geom = feat.get("geometry")
+    coords = geom.get("coordinates") if isinstance(geom, dict) else None
+    if (
+        isinstance(geom, dict)
+        and geom.get("type") == "Point"
+        and isinstance(coords, list)
+        and len(coords) >= 2
+    ):
+        row["_x"], row["_y"] = _json_cell(coords[0]), _json_cell(coords[1])
+        return row, None
+    row["_x"], row["_y"] = "", ""
+    kind = geom.get("type") if isinstance(geom, dict) else None
+    return row, f"几何不是点 geometry is {kind or 'missing'}, not a Point"
+
+
+def _json_cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _crs_member(doc: dict[str, Any], path: Path) -> str | None:
+    member = doc.get("crs")
+    if member is None:
+        return None
+    props = member.get("properties") if isinstance(member, dict) else None
+    name = props.get("name") if isinstance(props, dict) else None
+    if not name:
+        raise InvalidInput(
+            f"{path.name}: the GeoJSON crs member names no coordinate system.",
+            field="crs",
+            value=json.dumps(member, ensure_ascii=False)[:80],
+            expected='{"type": "name", "properties": {"name": "EPSG:4326"}}, or no crs member (WGS 84)',
+        )
+    return str(name)
