@@ -116,7 +116,7 @@ async def import_hotline(
         for r in errors.iloc[:PREVIEW_ROWS, :3].itertuples(index=False)
     ]
     return BulkImportSummary(
-        **result.summary() | {"errors": len(errors)},
+        **result.summary(),
         error_rows=preview,
         errors_csv=error_csv(result) if len(errors) else None,
     )

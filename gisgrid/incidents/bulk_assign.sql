@@ -33,7 +33,7 @@ WITH grids AS (
             WHERE b.geom && u.geom AND ST_Covers(u.geom, b.geom)
               AND u.valid_from <= b.reported_at AND b.reported_at < coalesce(u.valid_to, 'infinity')
            OFFSET 0) s
-     ORDER BY s.row_no, u.code DESC, community_code NULLS LAST
+     ORDER BY s.row_no, u.code, community_code NULLS LAST
 ), covering AS (
     SELECT DISTINCT ON (s.row_no) s.row_no, c.id AS compound_id
       FROM compound c

@@ -76,8 +76,8 @@ class Reasons:
 def check_rows(table: Table, *, categories: Categories, source: SourceCRS, now: datetime) -> Checked:
     """Check every row of `table`; convert the good rows' coordinates from `source` to WGS 84."""
     f, reasons = table.fields, Reasons(table.fields.index)
-    for row, message in table.problems.items():
-        reasons.add(f.index == row, message)
+    problems = pd.Series(table.problems, dtype=object)
+    reasons.add(f.index.isin(problems.index), problems.reindex(f.index))
     ext_id = ext_ids(f["ext_id"], reasons)
     code = category_codes(f["category"], categories, reasons)
     x, y = pd.to_numeric(f["lon"], errors="coerce"), pd.to_numeric(f["lat"], errors="coerce")

@@ -338,6 +338,36 @@ def test_gcj02_rows_near_edges_land_in_the_grid_of_their_true_position(
     assert moved > len(true) // 2  # read as WGS 84, the same rows would land in other grids
 
 
+@pytest.mark.parametrize("system", ["bd09", "EPSG:4544"])
+def test_baidu_and_projected_coordinates_are_converted(session: Session, tmp_path: Path, system: str) -> None:
+    import pyproj
+
+    from gisgrid.crs import gcj02_to_bd09
+
+    true = _interior_points(session, 6)
+    xs, ys = np.array([p[0] for p in true]), np.array([p[1] for p in true])
+    if system == "bd09":
+        xs, ys = gcj02_to_bd09(*wgs84_to_gcj02(xs, ys))
+    else:
+        xs, ys = pyproj.Transformer.from_crs(4326, 4544, always_xy=True).transform(xs, ys)
+    rows = [
+        {
+            "ext_id": f"SYS-{i}",
+            "category": "chengguan.litter",
+            "reported_at": "2024-06-01 10:00",
+            "lon": x,
+            "lat": y,
+        }
+        for i, (x, y) in enumerate(zip(xs.tolist(), ys.tolist(), strict=True))
+    ]
+    result = bulk_import.import_incidents(session, path=_write_csv(tmp_path / "s.csv", rows), crs=system)
+    assert result.imported == len(true) and result.crs == system
+    for i, (x, y) in enumerate(true):
+        stored = _stored(session, f"SYS-{i}")
+        assert abs(stored["lon"] - x) < 1e-6 and abs(stored["lat"] - y) < 1e-6, (system, i)  # BD-09: ~1 cm
+        assert stored["code"] == _expected(session, x, y, stored["reported_at"])["code"]
+
+
 def test_a_file_without_crs_is_refused_whole(session: Session, tmp_path: Path) -> None:
     spec = _rows(session, "NOCRS")
     before = _count(session)
