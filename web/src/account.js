@@ -1,11 +1,14 @@
 // The account corner of the header: a 登录 button for visitors, or the user's name, role and 退出 for a logged-in
-// user (plus the audit page link for roles that may read it), and the log-in dialog. Shared by the map page and
-// the audit page.
+// user (plus the audit page link for roles that may read it, and the dispatch page link for the roles that work
+// incidents), and the log-in dialog. Shared by the map page, the audit page and the dispatch page.
 
 import { t } from "./i18n.js";
 import { esc } from "./popup.js";
 import { can, currentUser, logIn, logOut, onUserChange } from "./session.js";
 import { hideBanner, showBanner } from "./ui.js";
+
+/** Roles that read, report and work incidents: they get the dispatch page (the API decides each call anyway). */
+export const DISPATCH_ROLES = ["admin", "dispatcher", "grid_worker"];
 
 const dialogHtml = () => `
   <form class="gg-form" novalidate>
@@ -29,10 +32,13 @@ function roleHtml(user) {
   return `<span class="user-role" data-i18n="${esc(key)}">${esc(t(key))}</span>`;
 }
 
-function userHtml(user, { auditLink }) {
+function userHtml(user, { auditLink, dispatchLink }) {
+  const dispatch = dispatchLink && DISPATCH_ROLES.includes(user.role)
+    ? `<a class="dispatch-link" href="/static/dispatch.html" data-i18n="auth.dispatch">${esc(t("auth.dispatch"))}</a>`
+    : "";
   const link = auditLink && can("audit.read")
     ? `<a class="audit-link" href="/static/audit.html" data-i18n="auth.audit">${esc(t("auth.audit"))}</a>` : "";
-  return `<span class="user-name">${esc(user.display_name || user.username)}</span>${roleHtml(user)}${link}` +
+  return `<span class="user-name">${esc(user.display_name || user.username)}</span>${roleHtml(user)}${dispatch}${link}` +
     `<button type="button" class="logout-button" data-i18n="auth.logout">${esc(t("auth.logout"))}</button>`;
 }
 
@@ -84,12 +90,12 @@ function createDialog() {
 }
 
 /** Render the account corner into `container` and keep it in step with the session. */
-export function initAccount(container, { auditLink = true } = {}) {
+export function initAccount(container, { auditLink = true, dispatchLink = true } = {}) {
   const dialog = createDialog();
   const render = () => {
     const user = currentUser();
     container.classList.toggle("logged-in", user.authenticated);
-    container.innerHTML = user.authenticated ? userHtml(user, { auditLink })
+    container.innerHTML = user.authenticated ? userHtml(user, { auditLink, dispatchLink })
       : `<button type="button" class="login-button" data-i18n="auth.login">${esc(t("auth.login"))}</button>`;
   };
   container.addEventListener("click", async (event) => {

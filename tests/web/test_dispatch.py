@@ -1,0 +1,568 @@
+"""The dispatch page (/static/dispatch.html) in headless Chromium: locate by pasted GCJ-02 coordinates, by compound
+and building, and by a point on a shared edge; report an incident (with the duplicate check); work it through
+file → dispatch; a stale version; a swapped pair and a point outside the grid; who gets the workspace.
+
+`live_url` serves one database for the whole session, never rolled back: every incident made here has a unique
+title and is deleted (with its timeline) in `finally`; nothing else is changed."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import Engine, text
+
+from gisgrid.crs import wgs84_to_gcj02
+from gisgrid.db.engine import session_scope
+from gisgrid.incidents import actions, intake
+from tests.web.conftest import BrowserLog
+from tests.web.pages import assert_clean, clear_expected_errors, log_in, log_out
+
+pytestmark = pytest.mark.browser
+
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-dispatch.png"
+PAGE = "/static/dispatch.html"
+
+# A micro-grid whose point on surface lies well inside it (> 25 m from its edge, more than the 15 m accuracy
+# circle): locating it is not ambiguous.
+INNER_POINT_SQL = """
+    SELECT code, name, ST_X(p) AS x, ST_Y(p) AS y
+      FROM (SELECT code, name, geom, ST_PointOnSurface(geom) AS p
+              FROM grid_unit WHERE valid_to IS NULL AND level = 'micro') g
+     WHERE ST_Distance(ST_Boundary(geom)::geography, p::geography) > 25
+     ORDER BY code
+     LIMIT 1
+"""
+# A point on the edge two micro-grids share, away from any third one: the locate answer is ambiguous.
+SHARED_EDGE_SQL = """
+    WITH edges AS MATERIALIZED (
+        SELECT a.code AS a, b.code AS b, ST_LineMerge(ST_Intersection(a.geom, b.geom)) AS edge
+          FROM grid_unit a
+          JOIN grid_unit b ON b.level = 'micro' AND b.valid_to IS NULL AND a.code < b.code
+                          AND a.geom && b.geom AND ST_Touches(a.geom, b.geom)
+         WHERE a.level = 'micro' AND a.valid_to IS NULL
+           AND a.code LIKE (SELECT min(code) FROM grid_unit WHERE level = 'community' AND valid_to IS NULL) || '%'
+    ),
+    mids AS MATERIALIZED (
+        SELECT a, b, ST_LineInterpolatePoint(edge, 0.5) AS p
+          FROM edges WHERE GeometryType(edge) = 'LINESTRING' AND ST_Length(edge::geography) > 60
+    )
+    SELECT a, b, ST_X(p) AS x, ST_Y(p) AS y
+      FROM mids m
+     WHERE NOT EXISTS (SELECT 1 FROM grid_unit c
+                        WHERE c.level = 'micro' AND c.valid_to IS NULL AND c.code NOT IN (m.a, m.b)
+                          AND c.geom && ST_Expand(m.p, 0.001)
+                          AND ST_DWithin(c.geom::geography, m.p::geography, 20))
+     ORDER BY a, b
+     LIMIT 1
+"""
+WALK = re.compile(r"^步行 [\d,]+ 米$")
+
+# Background incidents for the whole module (map clusters, filters, the screenshot): one at every 8th
+# micro-grid, none within 300 m of the test point above (its duplicate check must find only what the test made).
+SEED = "浏览器测试背景"
+SEED_POINTS_SQL = """
+    WITH inner_point AS (SELECT ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography AS g)
+    SELECT code, ST_X(p) AS x, ST_Y(p) AS y
+      FROM (SELECT code, ST_PointOnSurface(geom) AS p, row_number() OVER (ORDER BY code) AS n
+              FROM grid_unit WHERE valid_to IS NULL AND level = 'micro') g, inner_point
+     WHERE n % 8 = 3 AND NOT ST_DWithin(p::geography, inner_point.g, 300)
+     ORDER BY code
+"""
+SEED_CATEGORIES = (
+    "chengguan.litter",
+    "xiaofang.passage",
+    "hehu.floating",
+    "guanai.elderly",
+    "zongzhi.dispute",
+    "anquan.site",
+    "minsheng.errand",
+    "chengguan.stall",
+)
+# (age, actions taken 20 minutes apart): new, nearly due, long overdue, dispatched, handling, closed, rejected,
+# reported back.
+SEED_PLANS = (
+    (timedelta(minutes=10), ()),
+    (timedelta(minutes=100), ()),
+    (timedelta(days=3), ("file",)),
+    (timedelta(hours=2), ("file", "dispatch")),
+    (timedelta(days=1), ("file", "dispatch", "start")),
+    (timedelta(days=5), ("file", "dispatch", "start", "report", "verify", "close")),
+    (timedelta(days=2), ("reject",)),
+    (timedelta(hours=6), ("file", "dispatch", "start", "report")),
+)
+
+
+def open_dispatch(page: Page, live_url: str) -> None:
+    """Open the dispatch page and wait until its base layers are loaded and the session is known."""
+    page.goto(live_url.rstrip("/") + PAGE)
+    page.wait_for_function("() => window.gisgridDispatch && window.gisgridDispatch.ready")
+    page.evaluate("() => window.gisgridDispatch.ready")
+
+
+def log_in_dispatch(page: Page, username: str) -> None:
+    """Log in from the header and wait until the workspace has read the categories and the first list page."""
+    log_in(page, username)
+    expect(page.locator("#dispatch-work")).to_be_visible()
+    page.wait_for_function("() => window.gisgridDispatchList && window.gisgridDispatchList.loads > 0")
+    expect(page.locator("#create-form select[name='main'] option").nth(1)).to_be_attached()
+
+
+def paste(page: Page, coords: str, crs: str = "gcj02") -> None:
+    """Paste coordinates in `crs` and wait for the answer (a grid panel or a message)."""
+    page.click("[data-tab='intake']")
+    page.fill("#locate-coords", coords)
+    page.select_option("#locate-crs", crs)
+    page.click("#locate-form button[type='submit']")
+    expect(page.locator("#locate-status")).not_to_have_text("正在定位…")
+
+
+def filter_list(page: Page, name: str, value: str) -> None:
+    """Choose a list filter and wait until the list has been read again with it."""
+    loads = page.evaluate("() => window.gisgridDispatchList.loads")
+    page.select_option(f"#list-filters select[name='{name}']", value)
+    page.wait_for_function("(n) => window.gisgridDispatchList.loads > n", arg=loads)
+
+
+def timeline(page: Page) -> Locator:
+    return page.locator("#incident-detail .timeline .event")
+
+
+def act(page: Page, action: str, comment: str, *, attachments: str = "") -> None:
+    """Open the form of an action button, write the comment (and attachment names), confirm."""
+    page.locator(f"#incident-detail .action-button[data-action='{action}']").click()
+    form = page.locator(f"#incident-detail .action-form[data-action='{action}']")
+    form.locator("textarea[name='comment']").fill(comment)
+    if attachments:
+        form.locator("input[name='attachments']").fill(attachments)
+    form.locator("button[type='submit']").click()
+
+
+def incident_row(engine: Engine, title: str) -> Any:
+    with engine.connect() as conn:
+        sql = "SELECT id, micro_code, status, version FROM incident WHERE title = :t"
+        return conn.execute(text(sql), {"t": title}).one_or_none()
+
+
+def eventually(check: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def api_error(page: Page, path: str) -> dict[str, Any]:
+    """The API's error for a GET made by the page itself (with its session): what the page must show."""
+    body: dict[str, Any] = page.evaluate(
+        "async (path) => (await fetch(path, {credentials: 'same-origin'})).json()", path
+    )
+    return body["error"]  # type: ignore[no-any-return]
+
+
+@pytest.fixture(scope="module")
+def seeded(engine: Engine) -> Iterator[int]:
+    """Background incidents in every status and deadline colour, made through the services; deleted afterwards."""
+    with engine.connect() as conn:
+        inner = conn.execute(text(INNER_POINT_SQL)).one()
+        points = conn.execute(text(SEED_POINTS_SQL), {"x": inner.x, "y": inner.y}).all()
+    now = datetime.now(UTC)
+    try:
+        with session_scope(engine) as session:
+            for i, point in enumerate(points):
+                age, steps = SEED_PLANS[i % len(SEED_PLANS)]
+                at = now - age
+                data = intake.NewIncident(
+                    category_code=SEED_CATEGORIES[i % len(SEED_CATEGORIES)],
+                    title=f"{SEED} {i:03d}",
+                    channel=("hotline", "patrol", "resident")[i % 3],
+                    lon=point.x,
+                    lat=point.y,
+                    crs="wgs84",
+                    reported_at=at,
+                )
+                out = intake.create(session, data=data, actor=None, now=at)
+                for step in steps:
+                    at += timedelta(minutes=20)
+                    out = actions.transition(
+                        session,
+                        incident_id=out["id"],
+                        step=actions.Step(action=step, version=out["version"], comment="演示数据"),
+                        actor=None,
+                        now=at,
+                    )
+        yield len(points)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM incident WHERE title LIKE :p"), {"p": SEED + " %"})
+
+
+@pytest.fixture
+def titles(engine: Engine) -> Iterator[Callable[[str], str]]:
+    """`titles(label)` gives a unique incident title; every incident with such a title is deleted afterwards."""
+    made: list[str] = []
+
+    def make(label: str) -> str:
+        made.append(f"浏览器测试 {label} {uuid.uuid4().hex[:8]}")
+        return made[-1]
+
+    yield make
+    with engine.begin() as conn:  # the timeline goes with the incident (ON DELETE CASCADE)
+        conn.execute(text("DELETE FROM incident WHERE title = ANY(:t)"), {"t": made})
+
+
+def test_a_dispatcher_locates_gcj02_reports_and_dispatches(
+    page: Page,
+    browser_log: BrowserLog,
+    live_url: str,
+    engine: Engine,
+    titles: Callable[[str], str],
+    seeded: int,
+) -> None:
+    with engine.connect() as conn:
+        grid = conn.execute(text(INNER_POINT_SQL)).one()
+    lons, lats = wgs84_to_gcj02(np.array([grid.x]), np.array([grid.y]))
+    glon, glat = float(lons[0]), float(lats[0])
+    open_dispatch(page, live_url)
+    log_in_dispatch(page, "dispatcher")
+
+    # Paste what a phone map app gives: GCJ-02, longitude first (the default system of the picker).
+    expect(page.locator("#locate-crs")).to_have_value("gcj02")
+    paste(page, f"{glon:.7f},{glat:.7f}")
+    panel = page.locator("#grid-panel")
+    expect(panel.locator(".micro-code")).to_have_text(grid.code)
+    expect(panel.locator(".micro-name")).to_have_text(grid.name)
+    expect(panel.locator(".ambiguous-notice")).to_have_count(0)
+    path = panel.locator(".grid-path li")
+    expect(path).to_have_count(4)
+    expect(path.nth(0)).to_contain_text("街道")
+    expect(path.nth(3)).to_contain_text(grid.code)
+    expect(panel.locator(".worker").first).to_be_visible()
+    expect(panel.locator(".worker-phone").first).to_have_text(re.compile(r"\*{4}"))
+    sites = panel.locator(".nearest-sites .site-item")
+    expect(sites).to_have_count(3)
+    for i in range(3):
+        expect(sites.nth(i).locator(".site-walk")).to_have_text(WALK)
+    expect(panel.locator(".coords-input")).to_contain_text("GCJ-02")
+    # The converted point is the WGS 84 point the GCJ-02 pair was made from (to the API's 7 decimals).
+    shown = [float(v) for v in re.findall(r"\d+\.\d+", panel.locator(".coords-wgs84").inner_text())]
+    assert shown == pytest.approx([grid.x, grid.y], abs=2e-7)
+    expect(panel.locator(".coords-shift")).to_have_text(re.compile(r"相差 \d{3} 米"))
+
+    # Report it.
+    title = titles("垃圾")
+    form = page.locator("#create-form")
+    form.locator("select[name='main']").select_option("chengguan")
+    form.locator("select[name='sub']").select_option("chengguan.litter")
+    form.locator("input[name='title']").fill(title)
+    form.locator("textarea[name='description']").fill("楼下垃圾无人清运")
+    form.locator("select[name='channel']").select_option("hotline")
+    form.locator("input[name='reporter']").fill("王女士")
+    form.locator("button[type='submit']").click()
+    detail = page.locator("#incident-detail")
+    expect(detail.locator(".detail-title")).to_have_text(title)
+    expect(detail.locator(".status-badge")).to_have_text("上报")
+    expect(detail.locator(".detail-micro-code")).to_have_text(grid.code)
+    expect(timeline(page)).to_have_count(1)
+    eventually(lambda: incident_row(engine, title) is not None)
+    row = incident_row(engine, title)
+    assert row.micro_code == grid.code
+    # The API reports exactly these actions to a dispatcher for a new incident at micro level.
+    buttons = detail.locator(".action-button")
+    expect(buttons).to_have_text(["立案", "不予立案", "升级"])
+
+    # File, then dispatch: the timeline grows and the status follows.
+    act(page, "file", "核实属实，立案")
+    expect(timeline(page)).to_have_count(2)
+    expect(detail.locator(".status-badge")).to_have_text("立案")
+    expect(timeline(page).nth(1).locator(".event-comment")).to_have_text("核实属实，立案")
+    act(page, "dispatch", "派网格员处置", attachments="现场照片1.jpg, 现场照片2.jpg")
+    expect(timeline(page)).to_have_count(3)
+    expect(detail.locator(".status-badge")).to_have_text("已派遣")
+    expect(timeline(page).nth(2).locator(".attachment")).to_have_text(["现场照片1.jpg", "现场照片2.jpg"])
+    expect(timeline(page).nth(2).locator(".event-actor")).to_have_text("dispatcher")
+    expect(buttons).to_have_text(["退回", "升级"])
+    eventually(lambda: incident_row(engine, title).status == "dispatched")
+    # On the map, drawn alone (the selected incident is never clustered) in its status colour.
+    dot = page.locator(f".incident-dot[data-id='{row.id}']")
+    expect(dot).to_have_attribute("data-status", "dispatched")
+
+    # The list, filtered to dispatched incidents, has it.
+    page.click("[data-tab='list']")
+    filter_list(page, "status", "dispatched")
+    expect(page.locator(f"#incident-rows tr[data-id='{row.id}'] .row-title")).to_have_text(title)
+    expect(page.locator("#incident-rows .status-badge").first).to_have_text("已派遣")
+    # Every incident again, and a little wider, so the screenshot shows the neighbourhood's incidents (and
+    # clusters) around this one.
+    page.click("#list-clear")
+    page.click("[data-tab='detail']")
+    page.evaluate(
+        "([lat, lon]) => { window.gisgridDispatch.map.setView([lat, lon], 16, {animate: false}); }",
+        [grid.y, grid.x],
+    )
+    expect(dot).to_be_visible()
+    expect(page.locator(".incident-count")).to_have_text(re.compile(rf"/ {seeded + 1} 件"))
+    page.screenshot(path=str(SCREENSHOT))
+
+    # Someone else changes it meanwhile: the action is refused (409) with the API's message, and reload helps.
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE incident SET version = version + 1 WHERE id = :id"), {"id": row.id})
+    act(page, "return", "需补充现场照片")
+    message = detail.locator(".action-form .form-message")
+    expect(message).to_contain_text("事件已被他人修改")
+    detail.locator(".action-form .reload").click()
+    expect(detail.locator(".detail-head")).to_have_attribute("data-version", str(row.version + 3))
+    expect(timeline(page)).to_have_count(3)
+    clear_expected_errors(browser_log, 409)
+
+    # A second report of the same kind at the same spot: the page shows the first as a possible duplicate first.
+    page.click("[data-tab='intake']")
+    paste(page, f"{glon:.7f},{glat:.7f}")
+    expect(panel.locator(".micro-code")).to_have_text(grid.code)
+    second = titles("重复")
+    form.locator("select[name='main']").select_option("chengguan")
+    form.locator("select[name='sub']").select_option("chengguan.litter")
+    form.locator("input[name='title']").fill(second)
+    form.locator("button[type='submit']").click()
+    duplicate = form.locator(f".duplicates li[data-id='{row.id}']")
+    expect(duplicate).to_contain_text(title)
+    expect(duplicate).to_contain_text("已派遣")
+    form.locator(".dup-continue").click()
+    expect(detail.locator(".detail-title")).to_have_text(second)
+    expect(timeline(page).first.locator(".event-detail")).to_contain_text(f"#{row.id}")
+    assert incident_row(engine, second).micro_code == grid.code
+
+    # Escalate it to a department: the department is asked for, then the level and department are on the timeline.
+    page.locator("#incident-detail .action-button[data-action='escalate']").click()
+    escalate = page.locator("#incident-detail .action-form[data-action='escalate']")
+    escalate.locator("select[name='level']").select_option("department")
+    escalate.locator("button[type='submit']").click()
+    expect(escalate.locator(".form-message")).to_have_text("升级到部门须写明部门名称")
+    escalate.locator("input[name='department']").fill("区城管局")
+    escalate.locator("textarea[name='comment']").fill("需城管执法")
+    escalate.locator("button[type='submit']").click()
+    expect(timeline(page)).to_have_count(2)
+    expect(timeline(page).nth(1).locator(".event-detail")).to_have_text("层级 微网格 → 部门；部门：区城管局")
+    expect(detail.locator(".detail-facts")).to_contain_text("部门 · 区城管局")
+    assert_clean(browser_log, live_url)
+
+
+# Centre the dispatch map on a point at zoom 18; say where that is on the screen and what is drawn there.
+AIM = """([lat, lon]) => {
+  const map = window.gisgridDispatch.map;
+  map.setView([lat, lon], 18, {animate: false});
+  const p = map.latLngToContainerPoint([lat, lon]);
+  const box = map.getContainer().getBoundingClientRect();
+  const x = box.left + p.x, y = box.top + p.y;
+  const el = document.elementFromPoint(x, y);
+  return {x, y, marker: Boolean(el && el.closest('.leaflet-marker-icon'))};
+}"""
+
+
+def test_a_map_click_and_a_compound_search_locate(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine
+) -> None:
+    open_dispatch(page, live_url)
+    log_in_dispatch(page, "dispatcher")
+    panel = page.locator("#grid-panel")
+
+    # A click on the map locates the clicked WGS 84 point (polygons do not take the click).
+    with engine.connect() as conn:
+        grid = conn.execute(text(INNER_POINT_SQL)).one()
+    aim = page.evaluate(AIM, [grid.y, grid.x])
+    assert not aim["marker"], "a marker covers the micro-grid's point on surface"
+    page.mouse.click(aim["x"], aim["y"])
+    expect(panel.locator(".micro-code")).to_have_text(grid.code)
+    expect(panel.locator(".coords-input")).to_contain_text("WGS 84")
+    expect(panel.locator(".coords-shift")).to_have_text("（无需纠偏）")
+    expect(page.locator("#create-box")).to_be_visible()
+
+    # A compound and building, picked from the candidates.
+    log_in_dispatch(page, "dispatcher")
+    page.fill("#place-q", "莲花新区3栋")
+    page.click("#place-form button[type='submit']")
+    results = page.locator("#place-results .place-result")
+    expect(results.first).to_be_visible()
+    expect(results.first.locator(".place-name")).to_contain_text("莲花新区")
+    expect(results.first.locator(".place-name")).to_contain_text("3栋")
+    picked = results.first.locator(".place-name").inner_text()
+    results.first.click()
+    expect(panel.locator(".grid-compound")).to_have_text(picked)
+    expect(panel.locator(".grid-path li")).to_have_count(4)
+    expect(panel.locator(".grid-path li").nth(1)).to_contain_text("莲花社区")
+    expect(panel.locator(".nearest-sites .site-item")).to_have_count(3)
+    # The compound and building fill the address of the report.
+    expect(page.locator("#create-form input[name='address']")).to_have_value(picked)
+    assert_clean(browser_log, live_url)
+
+
+def test_swapped_and_outside_points_show_the_api_message_and_an_edge_is_ambiguous(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine
+) -> None:
+    open_dispatch(page, live_url)
+    log_in_dispatch(page, "dispatcher")
+    status = page.locator("#locate-status")
+    panel = page.locator("#grid-panel")
+
+    # Latitude first: sent as typed (never swapped by the page), and the API's message is shown.
+    swapped = api_error(page, "/api/locate?lon=30.6377&lat=104.1077&crs=gcj02")
+    assert "swapped" in swapped["message"]
+    paste(page, "30.6377, 104.1077")
+    expect(status).to_have_text(f"{swapped['message']}（{swapped['expected']}）")
+    expect(panel).to_be_hidden()
+    expect(page.locator("#create-box")).to_be_hidden()
+
+    # Outside every grid: the API's message with the nearest grid and its distance.
+    outside = api_error(page, "/api/locate?lon=104.2&lat=30.6377&crs=gcj02")
+    nearest = outside["details"]["nearest"]
+    paste(page, "104.2,30.6377")
+    expect(status).to_contain_text(outside["message"])
+    expect(status).to_contain_text(f"最近的网格：{nearest['name']}（{nearest['code']}）")
+
+    # Not two numbers: the page says so and asks nothing.
+    paste(page, "104.1077")
+    expect(status).to_have_text("请输入两个数字：经度在前、纬度在后，如 104.1077,30.6377")
+
+    # On the edge two micro-grids share: the notice lists both.
+    with engine.connect() as conn:
+        edge = conn.execute(text(SHARED_EDGE_SQL)).one()
+    paste(page, f"{edge.x:.8f},{edge.y:.8f}", crs="wgs84")
+    notice = panel.locator(".ambiguous-notice")
+    expect(notice).to_contain_text("边界附近，可能属于：")
+    expect(notice.locator("li code")).to_have_text([edge.a, edge.b])
+    expect(panel.locator(".micro-code")).to_have_text(edge.a)  # a shared edge goes to the smallest code
+    expect(panel.locator(".coords-shift")).to_have_text("（无需纠偏）")
+
+    page.click("button[data-lang='en']")
+    expect(notice).to_contain_text("Near a boundary — it may belong to:")
+    expect(page.locator("#locate-crs option[value='gcj02']")).to_have_text("GCJ-02 (Amap · Tencent · WeChat)")
+    page.click("button[data-lang='zh']")
+    clear_expected_errors(browser_log, 422)
+    assert_clean(browser_log, live_url)
+
+
+def test_only_incident_roles_get_the_workspace(page: Page, browser_log: BrowserLog, live_url: str) -> None:
+    open_dispatch(page, live_url)
+    gate = page.locator("#dispatch-gate")
+    expect(gate).to_be_visible()
+    expect(page.locator("#dispatch-gate-text")).to_have_text(
+        "请以调度员、网格员或管理员身份登录后使用事件调度。"
+    )
+    expect(page.locator("#dispatch-work")).to_be_hidden()
+
+    # The gate's own log-in button opens the header's dialog.
+    page.click("#dispatch-gate-login")
+    expect(page.locator("#login-dialog")).to_be_visible()
+    page.locator("#login-dialog button.cancel").click()
+
+    log_in(page, "auditor")
+    expect(page.locator("#dispatch-gate-text")).to_contain_text("审计员")
+    expect(page.locator("#dispatch-gate-login")).to_be_hidden()
+    expect(page.locator("#dispatch-work")).to_be_hidden()
+    log_out(page)
+
+    log_in_dispatch(page, "gridworker")
+    expect(gate).to_be_hidden()
+    # The map page links here for the incident roles only.
+    page.click(".back-link")
+    page.wait_for_url(live_url.rstrip("/") + "/")
+    expect(page.locator(".account .dispatch-link")).to_have_text("事件调度")
+    page.click(".account .dispatch-link")
+    page.wait_for_url("**" + PAGE)
+    expect(page.locator("#dispatch-work")).to_be_visible()
+    log_out(page)
+    expect(gate).to_be_visible()
+    assert_clean(browser_log, live_url)
+
+
+# Resolve once the map has not moved for 10 animation frames (a zoom animation has ended).
+SETTLE = """() => new Promise((resolve) => {
+  const map = window.gisgridDispatch.map;
+  let last = null, still = 0;
+  const tick = () => {
+    const c = map.getCenter(), key = `${c.lat},${c.lng},${map.getZoom()}`;
+    still = key === last ? still + 1 : 0;
+    last = key;
+    if (still >= 10) resolve(); else requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})"""
+CLUSTER_COUNTS = """() => ({
+  clusters: [...document.querySelectorAll('.incident-cluster')].map((e) => Number(e.dataset.count)),
+  dots: document.querySelectorAll('.incident-dot[data-id]').length,
+  zoom: window.gisgridDispatch.map.getZoom(),
+})"""
+
+
+def test_many_incidents_are_clustered_on_the_map_and_filtered(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine, seeded: int
+) -> None:
+    with engine.connect() as conn:
+        total = conn.execute(text("SELECT count(*) FROM incident")).scalar_one()
+    assert total >= seeded > 40
+    open_dispatch(page, live_url)
+    log_in_dispatch(page, "dispatcher")
+    expect(page.locator(".incident-count")).to_have_text(f"地图显示 {total} / {total} 件事件")
+
+    # The whole subdistrict at once: crowded dots are drawn as numbered clusters, every incident counted once.
+    counts = page.evaluate(CLUSTER_COUNTS)
+    assert counts["clusters"], counts
+    assert sum(counts["clusters"]) + counts["dots"] == total
+    # A cluster zooms in on its incidents.
+    page.locator(".incident-cluster").first.click()
+    page.wait_for_function("(z) => window.gisgridDispatch.map.getZoom() > z", arg=counts["zoom"])
+    page.evaluate(SETTLE)
+    # Close up every incident has its own dot.
+    page.evaluate("() => { window.gisgridDispatch.map.setZoom(19, {animate: false}); }")
+    counts = page.evaluate(CLUSTER_COUNTS)
+    assert counts["clusters"] == [] and counts["dots"] == total
+    page.evaluate("() => { window.gisgridDispatch.map.setZoom(14, {animate: false}); }")
+
+    # Overdue only (red): the list and the map agree, and every row is red.
+    page.click("[data-tab='list']")
+    filter_list(page, "overdue", "yes")
+    range_text = page.locator("#list-range")
+    red = int(re.findall(r"共 (\d+) 条", range_text.inner_text())[0])
+    assert 0 < red < total
+    expect(page.locator(".incident-count")).to_have_text(f"地图显示 {red} / {red} 件事件")
+    rows = page.locator("#incident-rows tr")
+    expect(rows.locator(".deadline-dot.deadline-red")).to_have_count(rows.count())
+
+    # A main category includes its subcategories; paging moves on by 20.
+    filter_list(page, "overdue", "")
+    filter_list(page, "category", "chengguan")
+    assert rows.count() > 0
+    for category in rows.locator(".row-category").all_inner_texts():
+        assert category.startswith("城市管理")
+    page.click("#list-clear")
+    expect(range_text).to_have_text(f"第 1–20 条，共 {total} 条")
+    page.click("#list-next")
+    expect(range_text).to_have_text(f"第 21–40 条，共 {total} 条")
+
+    # A row opens the detail, with the seeded timeline.
+    rows.first.click()
+    expect(page.locator("#incident-detail .detail-title")).to_have_text(re.compile(SEED))
+    expect(page.locator("#incident-detail .timeline .event").first).to_contain_text("上报")
+    assert_clean(browser_log, live_url)
+
+
+def test_clustering_groups_nearby_points_by_screen_cell(page: Page, live_url: str) -> None:
+    open_dispatch(page, live_url)
+    clusters = page.evaluate(
+        """async () => {
+          const m = await import('/static/dispatch-markers.js');
+          const pts = [{x: 1, y: 1}, {x: 30, y: 40}, {x: 50, y: 5}, {x: 200, y: 200}];
+          const sizes = (cell) => m.clusterPoints(pts, cell).map((c) => c.items.length).sort();
+          const worst = m.worstDeadline([{properties: {colour: 'green'}}, {properties: {colour: 'red'}},
+                                         {properties: {colour: 'yellow'}}]);
+          return {grouped: sizes(44), single: sizes(0), worst};
+        }"""
+    )
+    assert clusters == {"grouped": [1, 1, 2], "single": [1, 1, 1, 1], "worst": "red"}
