@@ -385,7 +385,6 @@ def test_a_map_click_and_a_compound_search_locate(
     expect(page.locator("#create-box")).to_be_visible()
 
     # A compound and building, picked from the candidates.
-    log_in_dispatch(page, "dispatcher")
     page.fill("#place-q", "莲花新区3栋")
     page.click("#place-form button[type='submit']")
     results = page.locator("#place-results .place-result")

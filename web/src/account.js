@@ -38,7 +38,8 @@ function userHtml(user, { auditLink, dispatchLink }) {
     : "";
   const link = auditLink && can("audit.read")
     ? `<a class="audit-link" href="/static/audit.html" data-i18n="auth.audit">${esc(t("auth.audit"))}</a>` : "";
-  return `<span class="user-name">${esc(user.display_name || user.username)}</span>${roleHtml(user)}${dispatch}${link}` +
+  const name = `<span class="user-name">${esc(user.display_name || user.username)}</span>`;
+  return `${name}${roleHtml(user)}${dispatch}${link}` +
     `<button type="button" class="logout-button" data-i18n="auth.logout">${esc(t("auth.logout"))}</button>`;
 }
 

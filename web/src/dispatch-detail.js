@@ -33,7 +33,8 @@ function deadlineHtml(step) {
   if (!step || !step.name) return esc(t("incident.deadline.none"));
   const due = step.due_at ? t("dispatch.due_at", { at: localTime(step.due_at) }) : t("dispatch.no_limit");
   return `${deadlineDot(step.colour)} <span class="step-name">${esc(label(`incident.step.${step.name}`, step.name))}` +
-    `</span> · <span class="step-due">${esc(due)}</span> <span class="step-colour deadline-text-${esc(step.colour)}">` +
+    `</span> · <span class="step-due">${esc(due)}</span> ` +
+    `<span class="step-colour deadline-text-${esc(step.colour)}">` +
     `${esc(t(`incident.deadline.${step.colour || "none"}`))}</span>`;
 }
 
@@ -48,7 +49,9 @@ function locationHtml(d) {
 function eventDetailHtml(e) {
   const d = e.detail || {};
   const parts = [];
-  if (d.level && d.level.to) parts.push(t("dispatch.ev.level", { from: levelLabel(d.level.from), to: levelLabel(d.level.to) }));
+  if (d.level && d.level.to) {
+    parts.push(t("dispatch.ev.level", { from: levelLabel(d.level.from), to: levelLabel(d.level.to) }));
+  }
   if (d.department) parts.push(t("dispatch.ev.department", { name: d.department }));
   if (d.department_report) parts.push(t("dispatch.ev.department_report", { name: d.department_report }));
   if (d.channel) parts.push(t("dispatch.ev.channel", { channel: channelLabel(d.channel) }));
@@ -88,7 +91,8 @@ function actionsHtml(d) {
 function actionFormHtml(a) {
   const levels = a.action === "escalate"
     ? `<label><span>${esc(t("dispatch.escalate_to"))}</span><select name="level">` +
-      `${(a.levels || []).map((l) => `<option value="${esc(l)}">${esc(levelLabel(l))}</option>`).join("")}</select></label>` +
+      `${(a.levels || []).map((l) => `<option value="${esc(l)}">${esc(levelLabel(l))}</option>`).join("")}` +
+      `</select></label>` +
       `<label class="department-field"><span>${esc(t("dispatch.department"))}</span>` +
       `<input name="department" maxlength="100" placeholder="${esc(t("dispatch.department_placeholder"))}"></label>`
     : "";
@@ -165,7 +169,9 @@ export function initDetail(box, { status, onChanged, onShown, onZoom }) {
   function openForm(action) {
     const a = state.detail?.allowed_actions.find((x) => x.action === action);
     const holder = box.querySelector(".action-form-box");
-    box.querySelectorAll(".action-button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.action === action)));
+    box.querySelectorAll(".action-button").forEach((b) => {
+      b.setAttribute("aria-pressed", String(b.dataset.action === action));
+    });
     state.open = a ? action : null;
     holder.innerHTML = a ? actionFormHtml(a) : "";
     if (!a) return;

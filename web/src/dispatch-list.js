@@ -26,7 +26,8 @@ function options(list, selected) {
 
 function rowHtml(item, selectedId) {
   const grid = item.grid.micro_name || item.grid.micro_code || "";
-  return `<tr class="incident-row${item.id === selectedId ? " selected" : ""}" data-id="${esc(item.id)}" tabindex="0">` +
+  const selected = item.id === selectedId ? " selected" : "";
+  return `<tr class="incident-row${selected}" data-id="${esc(item.id)}" tabindex="0">` +
     `<td class="col-id">${esc(item.id)}</td>` +
     `<td class="col-title"><span class="row-title">${esc(item.title)}</span>` +
     `<span class="row-category">${esc(categoryPath(item.category))}</span></td>` +
@@ -62,7 +63,8 @@ export function initList({ onPick, onFilters, grids }) {
   const state = { meta: null, filters: {}, offset: 0, page: null, status: null, ticket: 0, loads: 0, selected: null };
 
   function fillSelects() {
-    const keep = Object.fromEntries(["status", "category", "community", "general", "overdue"].map((n) => [n, el(n).value]));
+    const names = ["status", "category", "community", "general", "overdue"];
+    const keep = Object.fromEntries(names.map((n) => [n, el(n).value]));
     el("status").innerHTML = options([["", t("dispatch.all")], ["open", t("dispatch.open")],
       ...STATUSES.map((s) => [s, statusLabel(s, state.meta?.statuses?.[s])])], keep.status);
     const cats = state.meta?.categories || [];

@@ -1,8 +1,9 @@
-// Intake, step one: where is it? Three ways in (a map click, pasted coordinates in a named system, a compound or
-// building), each answered by GET /api/locate and shown as the grid panel: the path 街道 → 社区 → 一般网格 → 微网格,
-// the responsible workers, the compound and building, the three nearest service sites by walking distance, the
-// WGS 84 point and how far the input system was off. Coordinates are taken longitude first and never swapped
-// or guessed: a wrong pair is sent as typed and the API's message says what is wrong.
+// Intake, step one: where is it? Three ways in (a map click, pasted coordinates in a named system, a compound
+// or building), each answered by GET /api/locate and shown as the grid panel: the path
+// 街道 → 社区 → 一般网格 → 微网格, the responsible workers, the compound and building, the three nearest service
+// sites by walking distance, the WGS 84 point and how far the input system was off. Coordinates are taken
+// longitude first and never swapped or guessed: a wrong pair is sent as typed and the API's message says what
+// is wrong.
 
 import { lang, onLangChange, t } from "./i18n.js";
 import { findPlaces, locate } from "./dispatch-api.js";
@@ -38,7 +39,8 @@ function pathHtml(path) {
   const byLevel = Object.fromEntries(path.map((p) => [p.level, p]));
   return `<ol class="grid-path">${LEVELS.filter((l) => byLevel[l]).map((l) =>
     `<li data-level="${l}"><span class="path-level">${esc(t(`level.${l}`))}</span> ` +
-    `<span class="path-name">${esc(byLevel[l].name)}</span> <code class="path-code">${esc(byLevel[l].code)}</code></li>`)
+    `<span class="path-name">${esc(byLevel[l].name)}</span> ` +
+    `<code class="path-code">${esc(byLevel[l].code)}</code></li>`)
     .join("")}</ol>`;
 }
 

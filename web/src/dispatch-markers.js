@@ -3,7 +3,7 @@
 // numbered circle per cell instead (no plugin: the server serves only Leaflet itself). Clusters are recomputed
 // on zoom only, from global pixel coordinates, so panning costs nothing.
 
-import { t } from "./i18n.js";
+import { onLangChange, t } from "./i18n.js";
 import { esc, statusLabel } from "./dispatch-format.js";
 
 // A cell of this many screen pixels holds at most one symbol; from UNCLUSTER_ZOOM on every incident is drawn.
@@ -115,6 +115,7 @@ export function createIncidentLayer(map, { onPick }) {
   };
 
   map.on("zoomend", render);
+  onLangChange(render); // the tooltips speak the page's language
   return {
     layer: group,
     setFeatures(collection) {

@@ -85,7 +85,8 @@ function buildLayers(config) {
   const served = new Set((config.layers || []).map((l) => l.name));
   LAYER_DEFS.filter((def) => BASE_LAYERS.includes(def.name) && served.has(def.name)).forEach((def) => {
     // Only the site markers are interactive: a click anywhere else is a click on the map, i.e. "locate here".
-    const group = createLayer(state.map, { ...def, interactive: def.name === "sites" }, { onFeatureClick: onSiteClick });
+    const local = { ...def, interactive: def.name === "sites" };
+    const group = createLayer(state.map, local, { onFeatureClick: onSiteClick });
     state.layers[def.name] = group;
     group.addTo(state.map);
   });
