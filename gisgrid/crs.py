@@ -49,11 +49,13 @@ ACCEPTED = "wgs84 (EPSG:4326), cgcs2000 (EPSG:4490), gcj02 (Amap/Tencent/WeChat)
 def parse_crs(value: str | None, *, field: str = "crs") -> InputCRS:
     """The input CRS named by `value`, or InvalidInput listing what is accepted (never a guess)."""
     if value is None or not str(value).strip():
-        raise InvalidInput("The coordinate system is missing.", field=field, value=value, expected=ACCEPTED)
+        raise InvalidInput(
+            "缺少坐标系 The coordinate system is missing.", field=field, value=value, expected=ACCEPTED
+        )
     key = str(value).strip().lower()
     if key not in ALIASES:
         raise InvalidInput(
-            f"Unknown coordinate system {value!r}.", field=field, value=value, expected=ACCEPTED
+            f"未知坐标系 Unknown coordinate system {value!r}.", field=field, value=value, expected=ACCEPTED
         )
     return ALIASES[key]
 

@@ -37,8 +37,8 @@ def check_lon_lat(lon: float, lat: float) -> None:
     if not (math.isfinite(lon) and math.isfinite(lat)) or not (-180 <= lon <= 180 and -90 <= lat <= 90):
         swapped = -90 <= lon <= 90 and 90 < abs(lat) <= 180
         raise InvalidInput(
-            f"({lon}, {lat}) is not a longitude/latitude pair"
-            + (" (latitude and longitude swapped?)" if swapped else "")
+            f"经纬度无效 ({lon}, {lat}) is not a longitude/latitude pair"
+            + ("（经纬度顺序可能颠倒 latitude and longitude swapped?）" if swapped else "")
             + ".",
             field="lon" if not -180 <= lon <= 180 else "lat",
             value=f"{lon},{lat}",
@@ -120,13 +120,13 @@ def _outside(
     nearest = session.execute(text(_sql("nearest_grid.sql")), params).mappings().first()
     if nearest is None:
         raise InvalidInput(
-            f"No grid was in force at {when.isoformat()}.",
+            f"该时间无有效网格 No grid was in force at {when.isoformat()}.",
             field="at",
             value=when.isoformat(),
             expected="a time when grids were in force",
         )
     raise InvalidInput(
-        f"({lon}, {lat}) in {system.value} lies outside every micro-grid; the nearest is {nearest['name']} "
+        f"该点不在任何微网格内 ({lon}, {lat}) in {system.value} lies outside every micro-grid; the nearest is {nearest['name']} "
         f"({nearest['code']}), {nearest['distance_m']} m away.",
         field="lon,lat",
         value=f"{lon},{lat}",
