@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.deps import PrincipalDep, SessionDep, client_ip, policy
-from api.routers.io import FORM_OVERHEAD, MAX_UPLOAD_BYTES, UploadTooLarge, _receive_upload, _too_large
+from api.uploads import UploadTooLarge, declared_too_large, receive_upload, too_large
 from gisgrid.incidents.bulk_import import error_csv, import_incidents
 from gisgrid.incidents.bulk_read import ACCEPTED
 
@@ -97,14 +97,14 @@ async def import_hotline(
         Query(alias="format", description="override the format taken from the file name's extension"),
     ] = None,
 ) -> Any:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
-        return _too_large(int(length))
+    refused = declared_too_large(request)
+    if refused is not None:
+        return refused
     with tempfile.TemporaryDirectory(prefix="gisgrid-hotline-") as tmp:
         try:
-            path = await _receive_upload(request, FilePath(tmp))
+            path = await receive_upload(request, FilePath(tmp))
         except UploadTooLarge as exc:
-            return _too_large(int(exc.args[0]))
+            return too_large(int(exc.args[0]))
         result = await run_in_threadpool(
             lambda: import_incidents(
                 session, path=path, crs=crs, fmt=fmt, actor=principal, ip=client_ip(request)

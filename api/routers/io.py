@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
-import shutil
 import tempfile
-from collections.abc import AsyncGenerator
 from datetime import datetime
 from pathlib import Path as FilePath
 from typing import Annotated, Any, Literal
@@ -13,14 +10,12 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from api.deps import PrincipalDep, SessionDep, client_ip, policy
-from api.errors import error_response
+from api.uploads import UploadTooLarge, declared_too_large, receive_upload, too_large
 from gisgrid.auth.policy import Principal
 from gisgrid.errors import Forbidden, InvalidInput, NotFound
 from gisgrid.io.export import export_file
@@ -30,8 +25,6 @@ from gisgrid.io.spec import SPECS
 
 router = APIRouter(prefix="/api/io", tags=["import/export"])
 
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
-FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 LayerName = Annotated[str, Path(max_length=40, description="one of: " + ", ".join(SPECS))]
 ExportFormat = Literal["geojson", "gpkg", "shp", "csv"]
@@ -63,75 +56,12 @@ class ImportSummary(BaseModel):
     removed: int
 
 
-class UploadTooLarge(Exception):
-    """The body passed the upload limit while it was being read."""
-
-
 def _spec_name(layer: str) -> str:
     if layer not in SPECS:
         raise NotFound(
             f"No layer {layer!r} to import or export.", field="layer", value=layer, expected=", ".join(SPECS)
         )
     return layer
-
-
-def _too_large(size: int | None) -> JSONResponse:
-    limit_mb = MAX_UPLOAD_BYTES // (1024 * 1024)
-    return error_response(
-        413,
-        {
-            "code": "too_large",
-            "message": f"The upload is larger than the limit of {limit_mb} MB.",
-            "field": "file",
-            "value": size,
-            "expected": f"a file of at most {limit_mb} MB: zip a Shapefile, or split the layer by area",
-        },
-    )
-
-
-async def _bounded(request: Request) -> AsyncGenerator[bytes, None]:
-    """The request body, refused as soon as it passes the limit (nothing beyond is read or stored)."""
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
-            raise UploadTooLarge(size)
-        yield chunk
-
-
-async def _receive_upload(request: Request, folder: FilePath) -> FilePath:
-    """Store the multipart `file` field under its own (sanitised) name in `folder`."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InvalidInput(
-            "The file must be uploaded as multipart/form-data.",
-            field="file",
-            value=request.headers.get("content-type"),
-            expected="multipart/form-data with one field `file`",
-        )
-    try:
-        form = await MultiPartParser(request.headers, _bounded(request), max_files=1, max_fields=5).parse()
-    except MultiPartException as exc:
-        raise InvalidInput(
-            f"Unreadable upload: {exc.message}", field="file", expected="one file in field `file`"
-        ) from exc
-    try:
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput("No file in field `file`.", field="file", expected="multipart field `file`")
-        target = folder / _safe_name(upload.filename)
-        with target.open("wb") as out:
-            shutil.copyfileobj(upload.file, out)
-        if target.stat().st_size > MAX_UPLOAD_BYTES:
-            raise UploadTooLarge(target.stat().st_size)
-        return target
-    finally:
-        await form.close()
-
-
-def _safe_name(name: str | None) -> str:
-    """The upload's own base name (it appears in error messages), without path or odd characters."""
-    base = re.sub(r"[^\w.\-]", "_", FilePath(name or "upload").name)[-100:].lstrip(".")
-    return base or "upload"
 
 
 def _check_upload_format(path: FilePath, fmt: str | None) -> str:
@@ -191,14 +121,14 @@ async def import_upload(
     ] = None,
 ) -> Any:
     _spec_name(layer)
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
-        return _too_large(int(length))
+    refused = declared_too_large(request)
+    if refused is not None:
+        return refused
     with tempfile.TemporaryDirectory(prefix="gisgrid-upload-") as tmp:
         try:
-            path = await _receive_upload(request, FilePath(tmp))
+            path = await receive_upload(request, FilePath(tmp))
         except UploadTooLarge as exc:
-            return _too_large(int(exc.args[0]))
+            return too_large(int(exc.args[0]))
         name = _check_upload_format(path, fmt)
         return await run_in_threadpool(
             _import, session, layer, path, name, crs, make_valid, replace, principal, client_ip(request)

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-import api.routers.io as io_router
+import api.uploads as uploads
 from gisgrid.io.spec import SPECS
 from tests.conftest import bearer
 from tests.io.conftest import BOWTIE, grid_feature, row_count, write_geojson
@@ -113,8 +113,8 @@ def test_bare_shp_upload_asks_for_a_zip(client: TestClient) -> None:
 @pytest.fixture
 def small_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """An upload limit of 1 kB (the real one is 50 MB)."""
-    monkeypatch.setattr(io_router, "MAX_UPLOAD_BYTES", 1024)
-    monkeypatch.setattr(io_router, "FORM_OVERHEAD", 0)
+    monkeypatch.setattr(uploads, "MAX_UPLOAD_BYTES", 1024)
+    monkeypatch.setattr(uploads, "FORM_OVERHEAD", 0)
 
 
 def test_too_large_upload_is_413_saying_the_limit(
