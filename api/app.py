@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from sqlalchemy import Engine
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.deps import CSRF_COOKIE, SESSION_COOKIE
@@ -27,6 +28,7 @@ from api.routers import (
 from gisgrid import __version__
 from gisgrid.auth.accounts import load_secret
 from gisgrid.config import Settings
+from gisgrid.db.aio import PoolDB
 from gisgrid.db.engine import make_engine, make_sessionmaker
 
 DEAD_SESSION_CLEARED = ("/api/auth/me", "/api/auth/logout")
@@ -38,6 +40,35 @@ Errors share one shape: `{"error": {"code", "message", "field", "value", "expect
 """
 
 
+class DeadSessionMiddleware:
+    """After a request answered a dead session cookie anonymously (api.deps), say so in X-Session-Expired and,
+    where the page asks who it is or logs out, clear the cookies. Plain ASGI: BaseHTTPMiddleware would copy
+    every response through a second task, a measurable cost on the hot routes."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start" and scope.get("state", {}).get("dead_session"):
+                headers = MutableHeaders(scope=message)
+                # Public routes answer a dead cookie anonymously; this header lets the page say it expired.
+                headers.append("X-Session-Expired", "session expired or revoked")
+                # Only where the page asks who it is or logs out: a log-in sets new cookies that must survive.
+                if scope["path"] in DEAD_SESSION_CLEARED:
+                    for name in (SESSION_COOKIE, CSRF_COOKIE):
+                        cleared = Response()
+                        cleared.delete_cookie(name, path="/")
+                        headers.append("set-cookie", cleared.headers["set-cookie"])
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the app for `settings`; tests may hand in their own engine."""
     settings = settings or Settings()
@@ -45,9 +76,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
-        app.state.engine = engine or make_engine(settings.db.url(), pool_size=settings.db.db_pool_size)
+        app.state.engine = engine or make_engine(settings.db.url(), pool_size=settings.db.async_pool_size)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        pool = PoolDB(
+            app.state.engine.url.render_as_string(hide_password=False), size=settings.db.async_pool_size
+        )
+        app.state.aiodb = pool
         yield
+        await pool.close()
         if own:
             app.state.engine.dispose()
 
@@ -64,18 +100,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         },
     )
 
-    @app.middleware("http")
-    async def clear_dead_session(request: Request, call_next: Any) -> Response:
-        response: Response = await call_next(request)
-        if getattr(request.state, "dead_session", False):
-            # Public routes answer a dead cookie anonymously; this header lets the page say the session expired.
-            response.headers["X-Session-Expired"] = "session expired or revoked"
-        # Only where the page asks who it is or logs out: a log-in answer sets new cookies that must survive.
-        if getattr(request.state, "dead_session", False) and request.url.path in DEAD_SESSION_CLEARED:
-            response.delete_cookie(SESSION_COOKIE, path="/")
-            response.delete_cookie(CSRF_COOKIE, path="/")
-        return response
-
+    app.add_middleware(DeadSessionMiddleware)
     app.state.settings = settings
     app.state.secret = load_secret(settings.auth.secret_key_file)
     errors.install(app)

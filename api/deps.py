@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from gisgrid.auth import accounts
 from gisgrid.auth.policy import ANONYMOUS, PERMISSIONS, Principal, require
 from gisgrid.config import Settings
-from gisgrid.errors import Forbidden
+from gisgrid.db.aio import AioDB
+from gisgrid.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "gisgrid_session"
 CSRF_COOKIE = "gisgrid_csrf"
@@ -19,8 +20,8 @@ CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-def get_settings(request: Request) -> Settings:
-    """The app's settings."""
+async def get_settings(request: Request) -> Settings:
+    """The app's settings (async: no thread hop)."""
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -41,62 +42,117 @@ def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def get_principal(request: Request, session: SessionDep) -> Principal:
-    """Who is calling: a bearer token, a session cookie (CSRF-checked on writes), or anonymous."""
-    secret: bytes = request.app.state.secret
+async def get_aiodb(request: Request) -> AioDB:
+    """The async database of the hot read routes (an asyncpg pool; the test transaction in tests)."""
+    return request.app.state.aiodb  # type: ignore[no-any-return]
+
+
+AioDep = Annotated[AioDB, Depends(get_aiodb)]
+
+
+def _credentials(request: Request) -> tuple[str, str] | None:
+    """(token, via) from a bearer header or the session cookie, or None for anonymous."""
     auth = request.headers.get("authorization", "")
     if auth.lower().startswith("bearer "):
-        principal, _ = accounts.resolve(session, token=auth[7:].strip(), secret=secret, via="bearer")
-        return principal
+        return auth[7:].strip(), "bearer"
     cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie:
+    return (cookie, "cookie") if cookie else None
+
+
+def _dead_cookie(request: Request, exc: accounts.AuthFailed) -> Principal:
+    # A dead cookie (expired, revoked, forged) makes the caller anonymous: public pages and log-in keep
+    # working, the cookies are cleared (HttpOnly: the page cannot), and protected routes say why.
+    request.state.dead_session = True
+    return Principal(extra={"session_error": exc.message})
+
+
+def _check_csrf(request: Request, csrf_hash: str | None, secret: bytes) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    sent = request.headers.get(CSRF_HEADER, "")
+    if not sent or csrf_hash != accounts.keyed_hash(secret, sent):
+        raise Forbidden(
+            "CSRF 校验失败 Missing or wrong CSRF token on a cookie-authenticated write.",
+            field=CSRF_HEADER,
+            expected=f"the {CSRF_HEADER} header with the token from log-in",
+        )
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    """Who is calling: a bearer token, a session cookie (CSRF-checked on writes), or anonymous."""
+    found = _credentials(request)
+    if found is None:
         return ANONYMOUS
+    token, via = found
+    secret: bytes = request.app.state.secret
+    if via == "bearer":
+        return accounts.resolve(session, token=token, secret=secret, via=via)[0]
     try:
-        principal, row = accounts.resolve(session, token=cookie, secret=secret, via="cookie")
+        principal, row = accounts.resolve(session, token=token, secret=secret, via=via)
     except accounts.AuthFailed as exc:
-        # A dead cookie (expired, revoked, forged) makes the caller anonymous: public pages and log-in keep
-        # working, the cookies are cleared (HttpOnly: the page cannot), and protected routes say why.
-        request.state.dead_session = True
-        return Principal(extra={"session_error": exc.message})
-    if request.method not in SAFE_METHODS:
-        sent = request.headers.get(CSRF_HEADER, "")
-        if not sent or row.csrf_hash != accounts.keyed_hash(secret, sent):
-            raise Forbidden(
-                "CSRF 校验失败 Missing or wrong CSRF token on a cookie-authenticated write.",
-                field=CSRF_HEADER,
-                expected=f"the {CSRF_HEADER} header with the token from log-in",
-            )
+        return _dead_cookie(request, exc)
+    _check_csrf(request, row.csrf_hash, secret)
+    return principal
+
+
+async def get_principal_async(request: Request, db: AioDep) -> Principal:
+    """`get_principal` on the async database, without a SQLAlchemy session (for the hot read routes)."""
+    found = _credentials(request)
+    if found is None:
+        return ANONYMOUS
+    token, via = found
+    secret: bytes = request.app.state.secret
+    if via == "bearer":
+        return (await accounts.resolve_async(db, token=token, secret=secret, via=via))[0]
+    try:
+        principal, row = await accounts.resolve_async(db, token=token, secret=secret, via=via)
+    except accounts.AuthFailed as exc:
+        return _dead_cookie(request, exc)
+    _check_csrf(request, row.csrf_hash, secret)
     return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+AsyncPrincipalDep = Annotated[Principal, Depends(get_principal_async)]
 
 
-def _checker(permission: str) -> Callable[[Principal], None]:
-    def check(principal: PrincipalDep) -> None:
-        if permission != "public" and principal.anonymous:
-            from gisgrid.errors import Unauthorized
-
-            if "session_error" in principal.extra:
-                raise Unauthorized(
-                    principal.extra["session_error"], field="authorization", expected="log in again"
-                )
+def _check(principal: Principal, permission: str) -> None:
+    if permission != "public" and principal.anonymous:
+        if "session_error" in principal.extra:
             raise Unauthorized(
-                "请先登录 Please log in first.",
-                field="authorization",
-                expected="a session cookie (POST /api/auth/login) or a bearer token",
+                principal.extra["session_error"], field="authorization", expected="log in again"
             )
-        require(principal, permission)
+        raise Unauthorized(
+            "请先登录 Please log in first.",
+            field="authorization",
+            expected="a session cookie (POST /api/auth/login) or a bearer token",
+        )
+    require(principal, permission)
+
+
+def _checker(permission: str, *, asynchronous: bool) -> Callable[..., Any]:
+    if asynchronous:
+
+        async def check_async(principal: AsyncPrincipalDep) -> None:
+            _check(principal, permission)
+
+        return check_async
+
+    def check(principal: PrincipalDep) -> None:
+        _check(principal, permission)
 
     return check
 
 
-def policy(permission: str) -> dict[str, Any]:
-    """Route keyword arguments declaring who may call it (checked, and shown in OpenAPI as x-permission)."""
+def policy(permission: str, *, asynchronous: bool = False) -> dict[str, Any]:
+    """Route keyword arguments declaring who may call it (checked, and shown in OpenAPI as x-permission).
+
+    `asynchronous=True` for `async def` routes on the async database (AioDep, AsyncPrincipalDep): the caller
+    is then resolved there too, so the request never takes a thread or a SQLAlchemy session."""
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
     roles = sorted(PERMISSIONS[permission])
     return {
-        "dependencies": [Depends(_checker(permission))],
+        "dependencies": [Depends(_checker(permission, asynchronous=asynchronous))],
         "openapi_extra": {"x-permission": permission, "x-roles": roles},
     }

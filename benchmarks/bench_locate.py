@@ -1,7 +1,7 @@
 """Throughput and latency of GET /api/locate on the city-scale set: one uvicorn worker, 32 connections.
 
-Baseline (same run, same server, same load generator): GET /api/health, the cheapest route that still
-touches the database. Load comes from wrk (C, one thread) with random points inside micro-grids, each a full
+Baseline (same run, same server, same load generator): GET /api/health, the simplest route that touches the
+database, on the threaded SQLAlchemy path every other route uses (locate runs async on asyncpg). Load comes from wrk (C, one thread) with random points inside micro-grids, each a full
 answer (path, workers, compound, three nearest sites by walking distance). Writes benchmarks/results/locate.md.
 
     .venv/bin/python benchmarks/bench_locate.py [--duration 20] [--connections 32]
@@ -178,7 +178,9 @@ def main() -> None:
         f"# GET /api/locate under load ({datetime.now(UTC):%Y-%m-%d})",
         "",
         f"Machine: {machine()}; load average {load:.2f} at the end. Server: one uvicorn worker, no access log, "
-        f"database pool 10, the project's own PostGIS. Load: wrk, 1 thread, {args.connections} connections, "
+        f"the project's own PostGIS; /api/health on the threaded SQLAlchemy pool "
+        f"({settings.db.db_pool_size} connections), /api/locate async on the asyncpg pool "
+        f"({settings.db.async_pool_size} connections). Load: wrk, 1 thread, {args.connections} connections, "
         f"{args.duration} s per route after a 5 s warm-up; {len(points):,} random points inside the "
         f"{micro:,} micro-grids of the city-scale set, full answers.",
         "Command: `.venv/bin/python -m benchmarks.bench_locate`.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from pydantic import Field
@@ -26,7 +27,18 @@ class DatabaseSettings(BaseSettings):
     db_cluster_dir: Path = Field(
         default=PROJECT_ROOT / "var" / "pg", description="data, socket and log of the project's own cluster"
     )
-    db_pool_size: int = Field(default=10, description="connections kept open by the app")
+    db_pool_size: int = Field(default=10, ge=1, description="connections kept open by the app")
+    db_async_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="connections of the async pool behind GET /api/locate; default 2 × CPU cores + 1 (more "
+        "backends than cores only lengthens the latency tail: benchmarks/results/locate.md)",
+    )
+
+    @property
+    def async_pool_size(self) -> int:
+        """The async pool's size: the setting, or 2 × CPU cores + 1."""
+        return self.db_async_pool_size or 2 * (os.cpu_count() or 1) + 1
 
     def url(self, *, dbname: str | None = None) -> str:
         """Return the SQLAlchemy URL, for the external server or the local cluster."""

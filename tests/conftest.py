@@ -20,6 +20,7 @@ from api.app import create_app
 from gisgrid.auth.demo import DEMO_ACCOUNTS, ensure_demo_accounts
 from gisgrid.config import AuthSettings, DatabaseSettings, Settings
 from gisgrid.db import migrate
+from gisgrid.db.aio import ConnectionDB
 from gisgrid.db.cluster import LocalCluster
 from gisgrid.db.engine import drop_database, ensure_database, make_engine, session_scope
 from gisgrid.io.importer import load_dataset
@@ -105,6 +106,9 @@ def client(app: FastAPI, connection: Connection) -> Iterator[TestClient]:
     """A test client of the app."""
     with TestClient(app, raise_server_exceptions=False) as tc:
         app.state.sessionmaker = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        # The async routes (GET /api/locate) run the same SQL on the test transaction too; the asyncpg pool
+        # itself is exercised through `live_url` (tests/api/test_locate_live.py, the browser tests).
+        app.state.aiodb = ConnectionDB(connection)
         yield tc
 
 

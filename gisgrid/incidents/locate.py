@@ -4,6 +4,8 @@ and the nearest service sites by walking distance. Coordinates carry their syste
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -13,7 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gisgrid.crs import InputCRS, parse_crs, to_wgs84
-from gisgrid.db.prepared import execute_prepared
+from gisgrid.db.aio import AioDB
+from gisgrid.db.prepared import execute_prepared, positional
 from gisgrid.errors import InvalidInput
 
 DEG_M = 111_000.0
@@ -27,9 +30,17 @@ LOCATE_TYPES = (
 MAX_ACCURACY_M = 1000.0
 
 
+NEAREST_TYPES = (("lon", "float8"), ("lat", "float8"), ("at", "timestamptz"))
+
+
 @cache
 def _sql(name: str) -> str:
     return (Path(__file__).parent / name).read_text(encoding="utf-8")
+
+
+@cache
+def _positional(name: str, types: tuple[tuple[str, str], ...]) -> str:
+    return positional(_sql(name), types)
 
 
 def check_lon_lat(lon: float, lat: float) -> None:
@@ -59,17 +70,40 @@ def _offset_m(lon: float, lat: float, wlon: float, wlat: float) -> float:
     return round(math.hypot(dx, (lat - wlat) * DEG_M), 1)
 
 
-def locate(
-    session: Session,
-    *,
-    lon: float,
-    lat: float,
-    crs: str | InputCRS,
-    accuracy_m: float = 15.0,
-    at: datetime | None = None,
-    contacts: bool = True,
-) -> dict[str, Any]:
-    """The grid answer for one point; a point outside every grid raises InvalidInput naming the nearest one."""
+@dataclass(frozen=True)
+class LocateQuery:
+    """One checked locate request: the input as given, the point in WGS 84, the time and accuracy."""
+
+    lon: float
+    lat: float
+    system: InputCRS
+    wlon: float
+    wlat: float
+    when: datetime
+    accuracy_m: float
+
+    @property
+    def params(self) -> dict[str, Any]:
+        # The box filter must cover the accuracy circle in longitude too: 1/cos(lat) wider than in latitude.
+        acc_deg = (self.accuracy_m + 1) / (DEG_M * max(math.cos(math.radians(self.wlat)), 0.1))
+        return {
+            "lon": self.wlon,
+            "lat": self.wlat,
+            "at": self.when,
+            "acc": self.accuracy_m,
+            "acc_deg": acc_deg,
+        }
+
+    def args(self, types: tuple[tuple[str, str], ...]) -> tuple[Any, ...]:
+        """The parameters in the order of a positional statement."""
+        params = self.params
+        return tuple(params[name] for name, _ in types)
+
+
+def prepare(
+    *, lon: float, lat: float, crs: str | InputCRS, accuracy_m: float, at: datetime | None
+) -> LocateQuery:
+    """Check the input (InvalidInput naming the bad value) and convert the point to WGS 84."""
     if not (0 <= accuracy_m <= MAX_ACCURACY_M) or not math.isfinite(accuracy_m):
         raise InvalidInput(
             f"accuracy {accuracy_m} m is out of range.",
@@ -78,30 +112,26 @@ def locate(
             expected=f"0–{MAX_ACCURACY_M:.0f} metres",
         )
     wlon, wlat, system = to_storage(lon, lat, crs)
-    when = at or datetime.now(UTC)
-    # The box filter must cover the accuracy circle in longitude too: 1/cos(lat) wider than in latitude.
-    acc_deg = (accuracy_m + 1) / (DEG_M * max(math.cos(math.radians(wlat)), 0.1))
-    params = {"lon": wlon, "lat": wlat, "at": when, "acc": accuracy_m, "acc_deg": acc_deg}
-    row = (
-        execute_prepared(
-            session, name="gisgrid_locate", sql=_sql("locate.sql"), params=params, types=LOCATE_TYPES
-        )
-        .mappings()
-        .one()
-    )
+    return LocateQuery(lon, lat, system, wlon, wlat, at or datetime.now(UTC), accuracy_m)
+
+
+def answer(q: LocateQuery, row: Mapping[Any, Any], *, contacts: bool) -> dict[str, Any]:
+    """The response for a row of locate.sql whose path is not empty."""
     path = row["path"]
-    if not path:
-        _outside(session, params, lon=lon, lat=lat, system=system, when=when)
     candidates = row["candidates"]
     micro = path[-1]
     workers = (
         row["workers"] if contacts else [{k: v for k, v in w.items() if k != "phone"} for w in row["workers"]]
     )
     return {
-        "input": {"lon": lon, "lat": lat, "crs": system.value},
-        "wgs84": {"lon": round(wlon, 7), "lat": round(wlat, 7), "shift_m": _offset_m(lon, lat, wlon, wlat)},
-        "at": when.isoformat(),
-        "accuracy_m": accuracy_m,
+        "input": {"lon": q.lon, "lat": q.lat, "crs": q.system.value},
+        "wgs84": {
+            "lon": round(q.wlon, 7),
+            "lat": round(q.wlat, 7),
+            "shift_m": _offset_m(q.lon, q.lat, q.wlon, q.wlat),
+        },
+        "at": q.when.isoformat(),
+        "accuracy_m": q.accuracy_m,
         "micro_grid": {"code": micro["code"], "name": micro["name"], "generation_id": micro["id"]},
         "path": [{k: p[k] for k in ("level", "code", "name")} for p in path],
         "ambiguous": len(candidates) > 1,
@@ -114,18 +144,18 @@ def locate(
     }
 
 
-def _outside(
-    session: Session, params: dict[str, Any], *, lon: float, lat: float, system: InputCRS, when: datetime
-) -> None:
-    nearest = session.execute(text(_sql("nearest_grid.sql")), params).mappings().first()
+def outside_error(
+    nearest: Mapping[Any, Any] | None, *, lon: float, lat: float, system: InputCRS, when: datetime
+) -> InvalidInput:
+    """The refusal for a point in no micro-grid: the nearest grid and its distance, or no grid at that time."""
     if nearest is None:
-        raise InvalidInput(
+        return InvalidInput(
             f"该时间无有效网格 No grid was in force at {when.isoformat()}.",
             field="at",
             value=when.isoformat(),
             expected="a time when grids were in force",
         )
-    raise InvalidInput(
+    return InvalidInput(
         f"该点不在任何微网格内 ({lon}, {lat}) in {system.value} lies outside every micro-grid; the nearest is {nearest['name']} "
         f"({nearest['code']}), {nearest['distance_m']} m away.",
         field="lon,lat",
@@ -139,6 +169,56 @@ def _outside(
             }
         },
     )
+
+
+def locate(
+    session: Session,
+    *,
+    lon: float,
+    lat: float,
+    crs: str | InputCRS,
+    accuracy_m: float = 15.0,
+    at: datetime | None = None,
+    contacts: bool = True,
+) -> dict[str, Any]:
+    """The grid answer for one point; a point outside every grid raises InvalidInput naming the nearest one."""
+    q = prepare(lon=lon, lat=lat, crs=crs, accuracy_m=accuracy_m, at=at)
+    row = (
+        execute_prepared(
+            session, name="gisgrid_locate", sql=_sql("locate.sql"), params=q.params, types=LOCATE_TYPES
+        )
+        .mappings()
+        .one()
+    )
+    if not row["path"]:
+        _outside(session, q.params, lon=lon, lat=lat, system=q.system, when=q.when)
+    return answer(q, row, contacts=contacts)
+
+
+async def locate_async(
+    db: AioDB,
+    *,
+    lon: float,
+    lat: float,
+    crs: str | InputCRS,
+    accuracy_m: float = 15.0,
+    at: datetime | None = None,
+    contacts: bool = True,
+) -> dict[str, Any]:
+    """`locate` on the asyncpg pool (GET /api/locate): the same SQL, checks and answer."""
+    q = prepare(lon=lon, lat=lat, crs=crs, accuracy_m=accuracy_m, at=at)
+    row = await db.fetchrow(_positional("locate.sql", LOCATE_TYPES), *q.args(LOCATE_TYPES))
+    if row is None or not row["path"]:
+        nearest = await db.fetchrow(_positional("nearest_grid.sql", NEAREST_TYPES), *q.args(NEAREST_TYPES))
+        raise outside_error(nearest, lon=lon, lat=lat, system=q.system, when=q.when)
+    return answer(q, row, contacts=contacts)
+
+
+def _outside(
+    session: Session, params: dict[str, Any], *, lon: float, lat: float, system: InputCRS, when: datetime
+) -> None:
+    nearest = session.execute(text(_sql("nearest_grid.sql")), params).mappings().first()
+    raise outside_error(nearest, lon=lon, lat=lat, system=system, when=when)
 
 
 def assign_point(session: Session, *, lon: float, lat: float, at: datetime) -> dict[str, Any]:

@@ -1,0 +1,141 @@
+"""Asynchronous database access for the hot read routes (GET /api/locate): an asyncpg pool.
+
+The rest of the API runs synchronous SQLAlchemy sessions in FastAPI's thread pool; that path costs ~2 ms of
+Python per request and its threads contend for the GIL, which held GET /api/locate at ~300 requests/s on two
+cores. With asyncpg the same SQL answers ~4× as many (benchmarks/results/locate.md). Statements are prepared
+and cached per connection by asyncpg; `json` columns arrive already parsed (orjson).
+
+Two implementations of one small interface, both running the same SQL on the real server:
+- `PoolDB`: the asyncpg pool the app opens in its lifespan (what production and the live-server tests use);
+- `ConnectionDB`: the same statements on a SQLAlchemy connection in a worker thread, so that tests whose data
+  lives in an uncommitted test transaction see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import asyncpg
+import orjson
+from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
+from starlette.concurrency import run_in_threadpool
+
+from gisgrid.errors import DatabaseUnavailable
+
+_DOLLAR = re.compile(r"\$(\d+)")
+# What a dead or unreachable server looks like through asyncpg.
+UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.ConnectionDoesNotExistError,
+)
+
+
+class AioDB(Protocol):
+    """The interface the async routes use: SQL with $n placeholders, rows as mappings."""
+
+    async def fetchrow(self, sql: str, *args: Any) -> Mapping[str, Any] | None: ...
+
+    async def execute(self, sql: str, *args: Any) -> None: ...
+
+
+def connect_kwargs(url: str) -> dict[str, Any]:
+    """asyncpg.connect arguments for a SQLAlchemy URL (host, port, user, password, database)."""
+    u = make_url(url)
+    kwargs: dict[str, Any] = {"user": u.username, "password": u.password, "database": u.database}
+    host = u.host or u.query.get("host")
+    kwargs["host"] = host if isinstance(host, str) else None
+    kwargs["port"] = u.port
+    return {k: v for k, v in kwargs.items() if v is not None}
+
+
+async def _init(conn: asyncpg.Connection) -> None:
+    for kind in ("json", "jsonb"):
+        await conn.set_type_codec(
+            kind, encoder=lambda v: orjson.dumps(v).decode(), decoder=orjson.loads, schema="pg_catalog"
+        )
+
+
+async def _keep(_: asyncpg.Connection) -> None:
+    """Release without asyncpg's default reset query (RESET ALL, UNLISTEN, CLOSE ALL, unlock advisory locks): a
+    second round trip per statement, and these routes change no session state. An open transaction is still
+    rolled back by the pool."""
+
+
+class PoolDB:
+    """An asyncpg pool; connections are opened lazily, so the app starts even while the database is down."""
+
+    def __init__(self, url: str, *, size: int) -> None:
+        self.url = url
+        self.size = size
+        self._pool: asyncpg.Pool | None = None
+        self._lock = asyncio.Lock()
+
+    async def _get(self) -> asyncpg.Pool:
+        if self._pool is None:
+            async with self._lock:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(
+                        **connect_kwargs(self.url),
+                        min_size=0,
+                        max_size=self.size,
+                        init=_init,
+                        reset=_keep,
+                        timeout=10,
+                        command_timeout=60,
+                    )
+        return self._pool
+
+    async def fetchrow(self, sql: str, *args: Any) -> Mapping[str, Any] | None:
+        try:
+            pool = await self._get()
+            return await pool.fetchrow(sql, *args)  # type: ignore[no-any-return]
+        except UNAVAILABLE as exc:
+            raise _down(exc) from exc
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        try:
+            pool = await self._get()
+            await pool.execute(sql, *args)
+        except UNAVAILABLE as exc:
+            raise _down(exc) from exc
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+
+def _down(exc: BaseException) -> DatabaseUnavailable:
+    return DatabaseUnavailable(
+        f"数据库无法连接 The database cannot be reached: {exc}".strip(),
+        expected="a running database: `gisgrid db up`",
+    )
+
+
+class ConnectionDB:
+    """The same interface on one SQLAlchemy connection (its transaction included), one statement at a time."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._lock = threading.Lock()
+
+    def _run(self, sql: str, args: tuple[Any, ...], *, rows: bool) -> Mapping[str, Any] | None:
+        params = {f"p{i + 1}": a for i, a in enumerate(args)}
+        driver_sql = _DOLLAR.sub(lambda m: f"%(p{m.group(1)})s", sql.replace("%", "%%"))
+        with self._lock:
+            result = self.connection.exec_driver_sql(driver_sql, params)
+            row = result.mappings().first() if rows else None
+        return dict(row) if row is not None else None
+
+    async def fetchrow(self, sql: str, *args: Any) -> Mapping[str, Any] | None:
+        return await run_in_threadpool(self._run, sql, args, rows=True)
+
+    async def execute(self, sql: str, *args: Any) -> None:
+        await run_in_threadpool(self._run, sql, args, rows=False)
