@@ -59,57 +59,50 @@ def _credentials(request: Request) -> tuple[str, str] | None:
     return (cookie, "cookie") if cookie else None
 
 
-def _dead_cookie(request: Request, exc: accounts.AuthFailed) -> Principal:
+def _refused(request: Request, via: str, exc: accounts.AuthFailed) -> Principal:
+    if via == "bearer":
+        raise exc
     # A dead cookie (expired, revoked, forged) makes the caller anonymous: public pages and log-in keep
     # working, the cookies are cleared (HttpOnly: the page cannot), and protected routes say why.
     request.state.dead_session = True
     return Principal(extra={"session_error": exc.message})
 
 
-def _check_csrf(request: Request, csrf_hash: str | None, secret: bytes) -> None:
-    if request.method in SAFE_METHODS:
-        return
-    sent = request.headers.get(CSRF_HEADER, "")
-    if not sent or csrf_hash != accounts.keyed_hash(secret, sent):
-        raise Forbidden(
-            "CSRF 校验失败 Missing or wrong CSRF token on a cookie-authenticated write.",
-            field=CSRF_HEADER,
-            expected=f"the {CSRF_HEADER} header with the token from log-in",
-        )
+def _accepted(request: Request, via: str, resolved: tuple[Principal, Any]) -> Principal:
+    principal, row = resolved
+    if via == "cookie" and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        if not sent or row.csrf_hash != accounts.keyed_hash(request.app.state.secret, sent):
+            raise Forbidden(
+                "CSRF 校验失败 Missing or wrong CSRF token on a cookie-authenticated write.",
+                field=CSRF_HEADER,
+                expected=f"the {CSRF_HEADER} header with the token from log-in",
+            )
+    return principal
 
 
 def get_principal(request: Request, session: SessionDep) -> Principal:
     """Who is calling: a bearer token, a session cookie (CSRF-checked on writes), or anonymous."""
-    found = _credentials(request)
-    if found is None:
+    if (found := _credentials(request)) is None:
         return ANONYMOUS
     token, via = found
-    secret: bytes = request.app.state.secret
-    if via == "bearer":
-        return accounts.resolve(session, token=token, secret=secret, via=via)[0]
     try:
-        principal, row = accounts.resolve(session, token=token, secret=secret, via=via)
+        resolved = accounts.resolve(session, token=token, secret=request.app.state.secret, via=via)
     except accounts.AuthFailed as exc:
-        return _dead_cookie(request, exc)
-    _check_csrf(request, row.csrf_hash, secret)
-    return principal
+        return _refused(request, via, exc)
+    return _accepted(request, via, resolved)
 
 
 async def get_principal_async(request: Request, db: AioDep) -> Principal:
     """`get_principal` on the async database, without a SQLAlchemy session (for the hot read routes)."""
-    found = _credentials(request)
-    if found is None:
+    if (found := _credentials(request)) is None:
         return ANONYMOUS
     token, via = found
-    secret: bytes = request.app.state.secret
-    if via == "bearer":
-        return (await accounts.resolve_async(db, token=token, secret=secret, via=via))[0]
     try:
-        principal, row = await accounts.resolve_async(db, token=token, secret=secret, via=via)
+        resolved = await accounts.resolve_async(db, token=token, secret=request.app.state.secret, via=via)
     except accounts.AuthFailed as exc:
-        return _dead_cookie(request, exc)
-    _check_csrf(request, row.csrf_hash, secret)
-    return principal
+        return _refused(request, via, exc)
+    return _accepted(request, via, resolved)
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
