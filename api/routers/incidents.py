@@ -149,19 +149,22 @@ def get_meta(session: SessionDep) -> dict[str, Any]:
     "/incidents/duplicates",
     summary="疑似重复 Possible duplicates of a report",
     description="Open incidents of the same category family (the category, its parent and subcategories) within "
-    "the category's duplicate radius of the point and reported within its window before `at` (default now). "
-    "`crs` is required.",
+    "the category's duplicate radius of the point and reported within its window before `at` (default now), "
+    "among the incidents the caller may see (grid workers: their grids). `crs` is required.",
     **policy("incidents.create"),
 )
 def get_duplicates(
     session: SessionDep,
+    principal: PrincipalDep,
     lon: Annotated[float, Query(description="longitude in `crs`")],
     lat: Annotated[float, Query(description="latitude in `crs`")],
     crs: Annotated[InputCRS, Query(description="wgs84 | cgcs2000 | gcj02 | bd09")],
     category: Annotated[str, Query(max_length=40, pattern=CODE)],
     at: Annotated[datetime | None, Query(description="report time (ISO with offset); default now")] = None,
 ) -> dict[str, Any]:
-    return duplicates.suggest(session, lon=lon, lat=lat, crs=crs, category=category, at=at, now=_now())
+    return duplicates.suggest(
+        session, lon=lon, lat=lat, crs=crs, category=category, at=at, now=_now(), principal=principal
+    )
 
 
 @router.get(

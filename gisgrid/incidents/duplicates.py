@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from gisgrid.incidents import checks
+from gisgrid.auth.policy import Principal
+from gisgrid.incidents import checks, visibility
 from gisgrid.incidents.locate import to_storage
 
 
@@ -33,11 +34,21 @@ def near(
     at: datetime,
     exclude_id: int | None = None,
     limit: int = 20,
+    allowed: visibility.Prefixes = None,
 ) -> list[dict[str, Any]]:
-    """Possible duplicates of a report at a WGS 84 point, nearest first."""
+    """Possible duplicates of a report at a WGS 84 point, nearest first, among those inside `allowed`."""
+    visible = None if allowed is None else [visibility.like_prefix(p) for p in allowed]
     rows = session.execute(
         text(_sql()),
-        {"lon": lon, "lat": lat, "category": category, "at": at, "exclude": exclude_id, "limit": limit},
+        {
+            "lon": lon,
+            "lat": lat,
+            "category": category,
+            "at": at,
+            "exclude": exclude_id,
+            "limit": limit,
+            "visible": visible,
+        },
     ).mappings()
     return [
         {**dict(r), "reported_at": r["reported_at"].isoformat(), "distance_m": float(r["distance_m"])}
@@ -46,9 +57,17 @@ def near(
 
 
 def suggest(
-    session: Session, *, lon: float, lat: float, crs: str, category: str, at: datetime | None, now: datetime
+    session: Session,
+    *,
+    lon: float,
+    lat: float,
+    crs: str,
+    category: str,
+    at: datetime | None,
+    now: datetime,
+    principal: Principal | None = None,
 ) -> dict[str, Any]:
-    """The intake form's check: possible duplicates of a report in any input CRS."""
+    """The intake form's check: possible duplicates of a report in any input CRS that the caller may see."""
     cat = checks.category(session, category)
     wlon, wlat, system = to_storage(lon, lat, crs)
     when = checks.reported_time(at, now=now)
@@ -59,5 +78,12 @@ def suggest(
         "at": when.isoformat(),
         "wgs84": {"lon": round(wlon, 7), "lat": round(wlat, 7)},
         "input_crs": system.value,
-        "duplicates": near(session, lon=wlon, lat=wlat, category=cat.code, at=when),
+        "duplicates": near(
+            session,
+            lon=wlon,
+            lat=wlat,
+            category=cat.code,
+            at=when,
+            allowed=visibility.prefixes(session, principal),
+        ),
     }

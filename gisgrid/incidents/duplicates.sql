@@ -21,5 +21,7 @@ SELECT i.id, i.ext_id, i.title, i.status, i.category_code, i.reported_at, i.micr
    AND i.geom && ST_Expand(p.g, (c.r + 1) / (111000.0 * greatest(cos(radians(:lat)), 0.1)))
    AND ST_DWithin(i.geom::geography, p.g::geography, c.r)
    AND (CAST(:exclude AS bigint) IS NULL OR i.id <> CAST(:exclude AS bigint))
+   -- Only incidents the caller may see (gisgrid.incidents.visibility): NULL = all, else LIKE patterns.
+   AND (CAST(:visible AS text[]) IS NULL OR i.micro_code LIKE ANY (CAST(:visible AS text[])))
  ORDER BY distance_m, i.reported_at DESC, i.id
  LIMIT :limit

@@ -181,7 +181,10 @@ def create(
     _unique_ext_id(session, texts["ext_id"])
     place = resolve_place(session, data=data)
     grid = assign_point(session, lon=place.lon, lat=place.lat, at=at)
-    similar = duplicates.near(session, lon=place.lon, lat=place.lat, category=cat.code, at=at)
+    allowed = visibility.prefixes(session, actor)
+    similar = duplicates.near(
+        session, lon=place.lon, lat=place.lat, category=cat.code, at=at, allowed=allowed
+    )
     inc = _new(cat, texts=texts, channel=channel, at=at, actor=actor)
     _assign(inc, grid, place)
     session.add(inc)
@@ -191,6 +194,8 @@ def create(
     # The reporter may not see the incident afterwards (a patrol, a grid worker outside their grids): answer anyway.
     row = queries.fetch(session, incident_id=inc.id, principal=None, now=now)
     out = queries.describe(session, row=row, role=_role(actor))
+    if not visibility.sees(allowed, inc.micro_code):
+        out["allowed_actions"] = []  # outside the reporter's grids: every action would be refused (404)
     out["duplicates"] = similar
     return out
 

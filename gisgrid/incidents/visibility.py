@@ -49,3 +49,8 @@ def sees(allowed: Prefixes, micro_code: str | None) -> bool:
     if allowed is None:
         return True
     return micro_code is not None and any(micro_code.startswith(p) for p in allowed)
+
+
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern matching codes that start with `prefix` (wildcards in it escaped)."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

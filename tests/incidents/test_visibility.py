@@ -87,3 +87,44 @@ def test_grid_worker_without_worker_record_falls_back_to_scope(
     assert listed(client, auth("gridworker")) == {three["own"], three["community"]}
     session.execute(text("UPDATE app_user SET scope_codes = '{}' WHERE username = 'gridworker'"))
     assert listed(client, auth("gridworker")) == set()
+
+
+def _point_of(session: Session, incident_id: int) -> tuple[float, float]:
+    x, y = session.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM incident WHERE id = :i"), {"i": incident_id}
+    ).one()
+    return float(x), float(y)
+
+
+def test_duplicate_suggestions_show_only_what_the_caller_may_see(
+    client: TestClient, session: Session, auth: Auth, three: dict[str, int]
+) -> None:
+    for which in ("own", "community"):
+        x, y = _point_of(session, three[which])
+        params = {"lon": x, "lat": y, "crs": "wgs84", "category": "chengguan.litter"}
+        seen = {}
+        for username in ("gridworker", "dispatcher"):
+            res = client.get("/api/incidents/duplicates", params=params, headers=auth(username))
+            assert res.status_code == 200, res.text
+            seen[username] = {d["id"] for d in res.json()["duplicates"]}
+        assert three[which] in seen["dispatcher"]
+        assert (three[which] in seen["gridworker"]) == (which == "own"), which
+        # The same rule when reporting: the answer's duplicates leave out what the reporter may not see.
+        body = {"category_code": "chengguan.litter", "title": "又一起", "lon": x, "lat": y, "crs": "wgs84"}
+        res = client.post("/api/incidents", json=body, headers=auth("gridworker"))
+        assert res.status_code == 201, res.text
+        assert (three[which] in {d["id"] for d in res.json()["duplicates"]}) == (which == "own")
+
+
+def test_reporting_outside_ones_grids_offers_no_actions(
+    client: TestClient, session: Session, auth: Auth, three: dict[str, int]
+) -> None:
+    for which, expect_actions in (("own", True), ("lianhua", False)):
+        x, y = _point_of(session, three[which])
+        body = {"category_code": "minsheng.errand", "title": "代办", "lon": x, "lat": y, "crs": "wgs84"}
+        res = client.post("/api/incidents", json=body, headers=auth("gridworker"))
+        assert res.status_code == 201, res.text
+        created = res.json()
+        assert bool(created["allowed_actions"]) == expect_actions, (which, created["allowed_actions"])
+        detail = client.get(f"/api/incidents/{created['id']}", headers=auth("gridworker"))
+        assert detail.status_code == (200 if expect_actions else 404)
