@@ -27,14 +27,13 @@ from starlette.concurrency import run_in_threadpool
 
 from gisgrid.errors import DatabaseUnavailable
 
+APPLICATION_NAME = "gisgrid-async"
 _DOLLAR = re.compile(r"\$(\d+)")
+# A pooled connection that died under us (server restarted, backend terminated; a FATAL message that arrived
+# while the connection sat idle leaves asyncpg's protocol in an error state): close it, try once more.
+LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.AdminShutdownError, asyncpg.InternalClientError)
 # What a dead or unreachable server looks like through asyncpg.
-UNAVAILABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.ConnectionDoesNotExistError,
-)
+UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, *LOST)
 
 
 class AioDB(Protocol):
@@ -89,22 +88,34 @@ class PoolDB:
                         reset=_keep,
                         timeout=10,
                         command_timeout=60,
+                        server_settings={"application_name": APPLICATION_NAME},
                     )
         return self._pool
 
     async def fetchrow(self, sql: str, *args: Any) -> Mapping[str, Any] | None:
-        try:
-            pool = await self._get()
-            return await pool.fetchrow(sql, *args)  # type: ignore[no-any-return]
-        except UNAVAILABLE as exc:
-            raise _down(exc) from exc
+        return await self._run("fetchrow", sql, args)  # type: ignore[no-any-return]
 
     async def execute(self, sql: str, *args: Any) -> None:
-        try:
-            pool = await self._get()
-            await pool.execute(sql, *args)
-        except UNAVAILABLE as exc:
-            raise _down(exc) from exc
+        await self._run("execute", sql, args)
+
+    async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
+        # Reads and the idempotent last-seen update only: a statement that failed on a lost connection is
+        # run once more on a fresh one, so a database restart costs no request an error.
+        for attempt in (1, 2):
+            try:
+                pool = await self._get()
+                async with pool.acquire() as conn:
+                    try:
+                        return await getattr(conn, method)(sql, *args)
+                    except LOST:
+                        conn.terminate()  # never back into the pool: it is replaced by a fresh connection
+                        raise
+            except LOST as exc:
+                if attempt == 2:
+                    raise _down(exc) from exc
+            except UNAVAILABLE as exc:
+                raise _down(exc) from exc
+        raise AssertionError("unreachable")
 
     async def close(self) -> None:
         if self._pool is not None:

@@ -19,7 +19,7 @@ from api.app import create_app
 from gisgrid import crs
 from gisgrid.auth import accounts
 from gisgrid.config import DatabaseSettings, Settings
-from gisgrid.db.aio import connect_kwargs
+from gisgrid.db.aio import APPLICATION_NAME, connect_kwargs
 from gisgrid.db.engine import session_scope
 from gisgrid.db.prepared import positional
 from gisgrid.incidents import locate as locate_service
@@ -174,3 +174,20 @@ def test_positional_statements_type_every_parameter_and_refuse_unknown_ones() ->
 def test_connect_arguments_come_from_the_database_url() -> None:
     kwargs = connect_kwargs("postgresql+psycopg2://u:p%40ss@db.example:6543/grid")
     assert kwargs == {"user": "u", "password": "p@ss", "database": "grid", "host": "db.example", "port": 6543}
+
+
+def test_pool_survives_its_connections_being_killed(dispatcher: httpx.Client, engine: Engine) -> None:
+    params = {"lon": STATION[0], "lat": STATION[1], "crs": "wgs84"}
+    assert dispatcher.get(LOCATE, params=params).status_code == 200
+    with engine.connect() as conn:
+        killed = conn.execute(
+            text(
+                "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = :a AND datname = current_database()"
+            ),
+            {"a": APPLICATION_NAME},
+        ).scalar()
+    assert killed and killed >= 1
+    for _ in range(killed + 2):  # every pooled connection is dead: each request must still answer
+        res = dispatcher.get(LOCATE, params=params)
+        assert res.status_code == 200, res.text
