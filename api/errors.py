@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.dependencies.utils import get_flat_params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
@@ -65,21 +68,8 @@ def install(app: FastAPI) -> None:
         return error_response(status, exc.to_dict())
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        first = exc.errors()[0] if exc.errors() else {}
-        loc = [str(p) for p in first.get("loc", []) if p not in ("query", "body", "path")]
-        value = first.get("input")
-        return error_response(
-            422,
-            {
-                "code": "invalid_input",
-                "message": f"{'.'.join(loc) or 'request'}: {first.get('msg', 'invalid value')}",
-                "field": ".".join(loc) or None,
-                "value": value if isinstance(value, int | float | str) else str(value),
-                "expected": first.get("msg"),
-                "details": {"errors": [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]},
-            },
-        )
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error_response(422, validation_error(request, exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -97,3 +87,99 @@ def install(app: FastAPI) -> None:
                 "expected": "a running database: `gisgrid db up`",
             },
         )
+
+
+# Chinese first: what kind of problem a request-validation error is (pydantic's error types).
+ZH_KIND = {
+    "missing": "缺少必填参数",
+    "float_parsing": "不是有效数字",
+    "float_type": "不是有效数字",
+    "finite_number": "不是有效数字",
+    "int_parsing": "不是有效整数",
+    "int_type": "不是有效整数",
+    "int_from_float": "不是有效整数",
+    "bool_parsing": "不是有效的是/否值",
+    "enum": "取值无效",
+    "literal_error": "取值无效",
+    "less_than": "超出范围",
+    "less_than_equal": "超出范围",
+    "greater_than": "超出范围",
+    "greater_than_equal": "超出范围",
+    "string_too_long": "过长",
+    "string_too_short": "过短",
+    "string_pattern_mismatch": "格式不符",
+    "datetime_parsing": "不是有效时间",
+    "datetime_from_date_parsing": "不是有效时间",
+    "datetime_type": "不是有效时间",
+    "timezone_aware": "时间缺少时区",
+    "json_invalid": "JSON 无效",
+}
+ISO_TIME = "an ISO 8601 time with its offset, e.g. 2026-11-27T08:00:00+08:00"
+SECRET_FIELDS = {"password", "new_password", "token", "secret"}  # never echoed back
+BOUNDS = {"less_than": "<", "less_than_equal": "≤", "greater_than": ">", "greater_than_equal": "≥"}
+
+
+def _descriptions(request: Request) -> dict[str, str]:
+    """The parameter descriptions of the matched route (query, path, header, JSON body fields), by name."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return {}
+    found = {f.alias: f.field_info.description or "" for f in get_flat_params(dependant)}
+    model = getattr(getattr(getattr(route, "body_field", None), "field_info", None), "annotation", None)
+    for name, info in (getattr(model, "model_fields", None) or {}).items():
+        found.setdefault(info.alias or name, info.description or "")
+    return found
+
+
+def _expected(err: Any, description: str) -> str:
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if "expected" in ctx:
+        return f"one of {ctx['expected']}"
+    if kind in BOUNDS:
+        limit = next(iter(v for k, v in ctx.items() if k in ("lt", "le", "gt", "ge")), "?")
+        return f"a value {BOUNDS[kind]} {limit}"
+    if kind.startswith("datetime") or kind == "timezone_aware":
+        return ISO_TIME
+    if kind.startswith("float") or kind == "finite_number":
+        return "a number" + (f" ({description})" if description else "")
+    if kind.startswith("int"):
+        return "a whole number" + (f" ({description})" if description else "")
+    if kind == "string_too_long":
+        return f"at most {ctx.get('max_length')} characters"
+    if kind == "string_too_short":
+        return f"at least {ctx.get('min_length')} characters"
+    if kind == "string_pattern_mismatch":
+        return f"text matching {ctx.get('pattern')}"
+    if kind == "missing":
+        return description or "a value"
+    return str(err.get("msg", "a valid value"))
+
+
+def _echo(field: str | None, kind: str, value: Any) -> object:
+    """The bad value as sent, except nothing for a missing one and never a password."""
+    if kind == "missing":
+        return None
+    if field and field.split(".")[-1] in SECRET_FIELDS:
+        return "***"
+    return value if isinstance(value, int | float | str) else str(value)
+
+
+def validation_error(request: Request, errors: Sequence[Any]) -> dict[str, object]:
+    """The one error shape for FastAPI's request validation: Chinese first, the field, the value sent and
+    what would be accepted (for a missing parameter, its description from the route)."""
+    first = errors[0] if errors else {}
+    loc = [str(p) for p in first.get("loc", []) if p not in ("query", "body", "path", "header")]
+    field = ".".join(loc) or None
+    kind = str(first.get("type", ""))
+    value = first.get("input")
+    msg = f"{field} is required" if kind == "missing" and field else first.get("msg", "invalid value")
+    return {
+        "code": "invalid_input",
+        "message": f"{ZH_KIND.get(kind, '输入无效')} {field or 'request'}: {msg}",
+        "field": field,
+        "value": _echo(field, kind, value),
+        "expected": _expected(first, _descriptions(request).get(loc[-1] if loc else "", "")),
+        "details": {"errors": [{"loc": e.get("loc"), "msg": e.get("msg")} for e in errors]},
+    }

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.app import create_app
 from gisgrid.config import DatabaseSettings, Settings
+from tests.conftest import login
 
 NASTY = [
     "' OR '1'='1",
@@ -104,3 +105,32 @@ def test_login_with_injection_in_username(client: TestClient, session: Session) 
     long = client.post("/api/auth/login", json={"username": "x" * 65, "password": "p"})
     assert long.status_code == 422
     assert _counts(session) == before
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "zh", "expected"),
+    [
+        ("/api/locate?lon=104.1&lat=30.6", "crs", "缺少必填参数", "gcj02"),
+        ("/api/locate?lon=abc&lat=30.6&crs=wgs84", "lon", "不是有效数字", "a number"),
+        ("/api/locate?lon=104.1&lat=30.6&crs=mars", "crs", "取值无效", "'gcj02'"),
+        ("/api/locate?lon=104.1&lat=30.6&crs=wgs84&accuracy=5000", "accuracy", "超出范围", "≤ 1000"),
+        ("/api/locate?lon=104.1&lat=30.6&crs=wgs84&at=yesterday", "at", "不是有效时间", "ISO 8601"),
+        ("/api/layers/grids?limit=0", "limit", "超出范围", "≥ 1"),
+    ],
+)
+def test_request_validation_errors_are_chinese_first_and_say_what_is_accepted(
+    client: TestClient, url: str, field: str, zh: str, expected: str
+) -> None:
+    login(client, "dispatcher")
+    res = client.get(url)
+    assert res.status_code == 422, res.text
+    err = res.json()["error"]
+    assert err["field"] == field and err["message"].startswith(zh) and field in err["message"]
+    assert expected in err["expected"], err
+
+
+def test_a_bad_password_is_never_echoed(client: TestClient) -> None:
+    secret = "x" * 300  # over the 256-character limit: a validation error on the password field
+    res = client.post("/api/auth/login", json={"username": "dispatcher", "password": secret})
+    assert res.status_code == 422 and res.json()["error"]["field"] == "password"
+    assert secret not in res.text and res.json()["error"]["value"] == "***"
