@@ -61,6 +61,12 @@ class TransitionIn(BaseModel):
     attachments: list[str] = Field(default_factory=list, max_length=20, description="file names only")
     level: Level | None = Field(default=None, description="escalate: the level to (default: the next)")
     department: str | None = Field(default=None, max_length=100, description="escalate to department")
+    category: str | None = Field(
+        default=None,
+        max_length=40,
+        pattern=CODE,
+        description="file: the corrected category code (立案时改类别); later deadlines follow its hours",
+    )
 
 
 class MoveIn(BaseModel):
@@ -276,8 +282,8 @@ def get_incident(
 @router.post(
     "/incidents/{incident_id}/transitions",
     summary="办理 Take a workflow action",
-    description="file, dispatch, start, report, verify, close, return (reason), reject (reason), escalate "
-    "(level, department). Needs the version seen (If-Match or `version`): a stale one is 409 with the current "
+    description="file (optionally with a corrected `category`), dispatch, start, report, verify, close, return "
+    "(reason), reject (reason), escalate (level, department). Needs the version seen (If-Match or `version`): a stale one is 409 with the current "
     "version. 403 when the caller's role may not take the action at the incident's level; 409 when the "
     "status does not allow it. Recorded on the timeline and in the audit trail.",
     responses={409: {"description": "stale version or not allowed in this status"}},

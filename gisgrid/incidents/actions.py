@@ -24,6 +24,26 @@ class Step:
     attachments: list[str] = field(default_factory=list)
     level: str | None = None
     department: str | None = None
+    category: str | None = None  # file only: reclassify while filing (立案时改类别)
+
+
+def _reclassify(session: Session, inc: Incident, step: Step) -> dict[str, Any]:
+    """Filing may correct the category; the deadlines from then on follow the new category's hours."""
+    if step.category is None:
+        return {}
+    if step.action != "file":
+        raise InvalidInput(
+            "只有立案时可改类别 category goes with `file` only.",
+            field="category",
+            value=step.category,
+            expected="no category for this action (the category is confirmed when filing)",
+        )
+    cat = checks.category(session, step.category, field="category")
+    if cat.code == inc.category_code:
+        return {}
+    change = {"category": {"from": inc.category_code, "to": cat.code}}
+    inc.category_code = cat.code
+    return change
 
 
 def _escalation(step: Step, *, role: str, level: str) -> tuple[str | None, str | None]:
@@ -115,6 +135,7 @@ def transition(
     workflow.check(t, status=inc.status, level=inc.level, role=role, to_level=to_level)
     before = events.snapshot(inc)
     detail = _detail(session, inc, t, to_level=to_level, department=department, now=now)
+    detail.update(_reclassify(session, inc, step))
     _apply(inc, t, to_level=to_level, department=department, now=now)
     _restamp(session, inc)
     session.flush()

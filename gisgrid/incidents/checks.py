@@ -81,8 +81,8 @@ def channel(value: str | None, *, role: str) -> str:
     return chosen
 
 
-def category(session: Session, code: str | None) -> IncidentCategory:
-    """An active category, or InvalidInput listing the valid codes."""
+def category(session: Session, code: str | None, *, field: str = "category_code") -> IncidentCategory:
+    """An active category, or InvalidInput (on `field`) listing the valid codes."""
     found = session.get(IncidentCategory, code) if code and "\x00" not in code else None
     if found is None or not found.active:
         valid = session.scalars(
@@ -90,7 +90,7 @@ def category(session: Session, code: str | None) -> IncidentCategory:
         ).all()
         raise InvalidInput(
             f"未知或停用的类别 Unknown or inactive category {code!r}.",
-            field="category_code",
+            field=field,
             value=code,
             expected="one of: " + ", ".join(valid),
             details={"valid": list(valid)},

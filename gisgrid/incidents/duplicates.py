@@ -68,7 +68,7 @@ def suggest(
     principal: Principal | None = None,
 ) -> dict[str, Any]:
     """The intake form's check: possible duplicates of a report in any input CRS that the caller may see."""
-    cat = checks.category(session, category)
+    cat = checks.category(session, category, field="category")
     wlon, wlat, system = to_storage(lon, lat, crs)
     when = checks.reported_time(at, now=now)
     return {

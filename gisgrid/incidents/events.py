@@ -18,6 +18,7 @@ SNAPSHOT = (
     "status",
     "level",
     "department",
+    "category_code",
     "micro_code",
     "general_code",
     "community_code",

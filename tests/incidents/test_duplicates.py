@@ -115,7 +115,9 @@ def test_duplicates_endpoint_takes_gcj02(
         params={"lon": home[1], "lat": home[2], "crs": "wgs84", "category": "nope"},
         headers=auth("patrol"),
     )
-    assert bad.status_code == 422 and bad.json()["error"]["field"] == "category_code"
+    assert (
+        bad.status_code == 422 and bad.json()["error"]["field"] == "category"
+    )  # the query parameter as sent
 
 
 def test_duplicates_are_sorted_nearest_first(

@@ -4,6 +4,7 @@ timeline, return, reject, escalation up to a department that reports back, and o
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -322,3 +323,42 @@ def test_attachment_names_must_be_bare_file_names(
     res = act(client, auth("dispatcher"), incident_id, "file", version=1, attachments=["../etc/passwd"])
     assert res.status_code == 422 and res.json()["error"]["field"] == "attachments"
     assert version_of(session, incident_id) == 1
+
+
+def test_filing_may_correct_the_category_and_later_deadlines_follow_it(
+    client: TestClient, session: Session, auth: Auth, home: Home
+) -> None:
+    incident_id = make_incident(session, lon=home[1], lat=home[2], category="chengguan.litter")
+    dispatcher = auth("dispatcher")
+    body = step(
+        client, session, dispatcher, incident_id, "file", category="xiaofang", comment="实为消防通道堵塞"
+    )
+    assert body["category"]["code"] == "xiaofang" and body["status"] == "filed"
+    started = datetime.fromisoformat(body["step"]["started_at"])
+    hours = session.execute(
+        text("SELECT step_hours ->> 'dispatch' FROM incident_category WHERE code = 'xiaofang'")
+    ).scalar_one()
+    assert datetime.fromisoformat(body["step"]["due_at"]) == started + timedelta(hours=float(hours))
+    filed = [e for e in body["timeline"] if e["action"] == "file"]
+    assert filed[0]["detail"]["category"] == {"from": "chengguan.litter", "to": "xiaofang"}
+    before, after = session.execute(
+        text(
+            "SELECT before ->> 'category_code', after ->> 'category_code' FROM audit_log "
+            "WHERE entity = 'incident' AND entity_key = :k AND action = 'incident_file'"
+        ),
+        {"k": str(incident_id)},
+    ).one()
+    assert (before, after) == ("chengguan.litter", "xiaofang")
+
+
+@pytest.mark.parametrize(("action", "category"), [("reject", "xiaofang"), ("file", "no.such.category")])
+def test_category_only_when_filing_and_only_a_known_one(
+    client: TestClient, session: Session, auth: Auth, home: Home, action: str, category: str
+) -> None:
+    incident_id = make_incident(session, lon=home[1], lat=home[2])
+    res = act(client, auth("dispatcher"), incident_id, action, version=1, category=category, comment="理由")
+    assert res.status_code == 422 and res.json()["error"]["field"] == "category", res.text
+    code, version = session.execute(
+        text("SELECT category_code, version FROM incident WHERE id = :i"), {"i": incident_id}
+    ).one()
+    assert (code, version) == ("chengguan.litter", 1)

@@ -136,11 +136,13 @@ def timeline(page: Page) -> Locator:
     return page.locator("#incident-detail .timeline .event")
 
 
-def act(page: Page, action: str, comment: str, *, attachments: str = "") -> None:
-    """Open the form of an action button, write the comment (and attachment names), confirm."""
+def act(page: Page, action: str, comment: str, *, attachments: str = "", category: str = "") -> None:
+    """Open the form of an action button, write the comment (and attachment names, a category), confirm."""
     page.locator(f"#incident-detail .action-button[data-action='{action}']").click()
     form = page.locator(f"#incident-detail .action-form[data-action='{action}']")
     form.locator("textarea[name='comment']").fill(comment)
+    if category:
+        form.locator("select[name='category']").select_option(category)
     if attachments:
         form.locator("input[name='attachments']").fill(attachments)
     form.locator("button[type='submit']").click()
@@ -148,7 +150,7 @@ def act(page: Page, action: str, comment: str, *, attachments: str = "") -> None
 
 def incident_row(engine: Engine, title: str) -> Any:
     with engine.connect() as conn:
-        sql = "SELECT id, micro_code, status, version FROM incident WHERE title = :t"
+        sql = "SELECT id, micro_code, status, version, category_code FROM incident WHERE title = :t"
         return conn.execute(text(sql), {"t": title}).one_or_none()
 
 
@@ -278,11 +280,21 @@ def test_a_dispatcher_locates_gcj02_reports_and_dispatches(
     buttons = detail.locator(".action-button")
     expect(buttons).to_have_text(["立案", "不予立案", "升级"])
 
-    # File, then dispatch: the timeline grows and the status follows.
-    act(page, "file", "核实属实，立案")
+    # File (correcting the category: it is a stall, not rubbish), then dispatch: the timeline grows and the
+    # status follows.
+    page.locator("#incident-detail .action-button[data-action='file']").click()
+    picker = page.locator("#incident-detail .action-form select[name='category']")
+    expect(picker).to_have_value("chengguan.litter")
+    page.locator("#incident-detail .action-button[data-action='file']").click()  # closes the form again
+    act(page, "file", "核实属实，立案", category="chengguan.stall")
     expect(timeline(page)).to_have_count(2)
     expect(detail.locator(".status-badge")).to_have_text("立案")
     expect(timeline(page).nth(1).locator(".event-comment")).to_have_text("核实属实，立案")
+    expect(timeline(page).nth(1).locator(".event-detail")).to_contain_text(
+        "类别：城市管理 · 垃圾堆放 → 城市管理 · 占道经营"
+    )
+    expect(detail).to_contain_text("城市管理 · 占道经营")
+    eventually(lambda: incident_row(engine, title).category_code == "chengguan.stall")
     act(page, "dispatch", "派网格员处置", attachments="现场照片1.jpg, 现场照片2.jpg")
     expect(timeline(page)).to_have_count(3)
     expect(detail.locator(".status-badge")).to_have_text("已派遣")
@@ -328,7 +340,7 @@ def test_a_dispatcher_locates_gcj02_reports_and_dispatches(
     expect(panel.locator(".micro-code")).to_have_text(grid.code)
     second = titles("重复")
     form.locator("select[name='main']").select_option("chengguan")
-    form.locator("select[name='sub']").select_option("chengguan.litter")
+    form.locator("select[name='sub']").select_option("chengguan.stall")  # the first one's corrected category
     form.locator("input[name='title']").fill(second)
     form.locator("button[type='submit']").click()
     duplicate = form.locator(f".duplicates li[data-id='{row.id}']")

@@ -8,7 +8,9 @@ import { onLangChange, t } from "./i18n.js";
 import { getIncident, transition } from "./dispatch-api.js";
 import {
   actionLabel,
+  categoryList,
   categoryPath,
+  categoryPathOf,
   channelLabel,
   crsLabel,
   deadlineDot,
@@ -53,6 +55,10 @@ function eventDetailHtml(e) {
     parts.push(t("dispatch.ev.level", { from: levelLabel(d.level.from), to: levelLabel(d.level.to) }));
   }
   if (d.department) parts.push(t("dispatch.ev.department", { name: d.department }));
+  if (d.category && d.category.to) {
+    const names = { from: categoryPathOf(d.category.from), to: categoryPathOf(d.category.to) };
+    parts.push(t("dispatch.ev.category", names));
+  }
   if (d.department_report) parts.push(t("dispatch.ev.department_report", { name: d.department_report }));
   if (d.channel) parts.push(t("dispatch.ev.channel", { channel: channelLabel(d.channel) }));
   if (Array.isArray(d.duplicates) && d.duplicates.length) {
@@ -88,7 +94,15 @@ function actionsHtml(d) {
     `${esc(actionLabel(a.action, a.label))}</button>`).join("");
 }
 
-function actionFormHtml(a) {
+function categoryFieldHtml(current) {
+  const options = categoryList().map((c) =>
+    `<option value="${esc(c.code)}"${c.code === current ? " selected" : ""}>${esc(categoryPath(c))}</option>`);
+  return `<label class="wide"><span>${esc(t("dispatch.file_category"))}</span>` +
+    `<select name="category">${options.join("")}</select></label>`;
+}
+
+function actionFormHtml(a, d) {
+  const category = a.action === "file" && categoryList().length ? categoryFieldHtml(d.category?.code) : "";
   const levels = a.action === "escalate"
     ? `<label><span>${esc(t("dispatch.escalate_to"))}</span><select name="level">` +
       `${(a.levels || []).map((l) => `<option value="${esc(l)}">${esc(levelLabel(l))}</option>`).join("")}` +
@@ -98,7 +112,7 @@ function actionFormHtml(a) {
     : "";
   const commentKey = a.needs_reason ? "dispatch.reason" : "dispatch.comment";
   return `<form class="dispatch-form action-form" data-action="${esc(a.action)}" novalidate>` +
-    `<h4>${esc(actionLabel(a.action, a.label))}</h4>${levels}` +
+    `<h4>${esc(actionLabel(a.action, a.label))}</h4>${category}${levels}` +
     `<label class="wide"><span>${esc(t(commentKey))}</span>` +
     `<textarea name="comment" rows="2" maxlength="2000"${a.needs_reason ? " required" : ""}></textarea></label>` +
     `<label class="wide"><span>${esc(t("dispatch.attachment_names"))}</span>` +
@@ -173,7 +187,7 @@ export function initDetail(box, { status, onChanged, onShown, onZoom }) {
       b.setAttribute("aria-pressed", String(b.dataset.action === action));
     });
     state.open = a ? action : null;
-    holder.innerHTML = a ? actionFormHtml(a) : "";
+    holder.innerHTML = a ? actionFormHtml(a, state.detail) : "";
     if (!a) return;
     const form = holder.querySelector("form");
     const levelSelect = form.elements.namedItem("level");
@@ -231,6 +245,8 @@ export function initDetail(box, { status, onChanged, onShown, onZoom }) {
     const files = form.elements.namedItem("attachments").value.split(/[,，、;；\n]/).map((s) => s.trim())
       .filter(Boolean);
     const body = { action: a.action, comment: comment || null, attachments: files };
+    const category = form.elements.namedItem("category");
+    if (category && category.value && category.value !== d.category?.code) body.category = category.value;
     if (a.action === "escalate") {
       body.level = form.elements.namedItem("level").value;
       const department = form.elements.namedItem("department").value.trim();

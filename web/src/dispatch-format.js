@@ -57,6 +57,18 @@ export function setCategories(list) {
   (list || []).forEach((c) => categories.set(c.code, c));
 }
 
+/** Every known category, each main category followed by its subcategories (for pickers). */
+export function categoryList() {
+  const all = [...categories.values()];
+  return all.filter((c) => !c.parent_code)
+    .flatMap((main) => [main, ...all.filter((c) => c.parent_code === main.code)]);
+}
+
+/** "城市管理 · 垃圾堆放" for a category code (the code itself when unknown). */
+export function categoryPathOf(code) {
+  return categories.has(code) ? categoryPath(categories.get(code)) : code;
+}
+
 /** A category's name in the current language ({code, name, name_en}). */
 export function categoryName(category) {
   if (!category) return "";
