@@ -13,6 +13,7 @@ from gisgrid.auth import audit
 from gisgrid.auth.policy import Principal, require_scope
 from gisgrid.db.models import GridUnit
 from gisgrid.errors import Conflict, InvalidInput, NotFound
+from gisgrid.times import aware
 
 EDITABLE = {"name": str, "name_en": str, "households": int, "population": int}
 
@@ -27,7 +28,7 @@ def _find(session: Session, code: str, at: datetime | None) -> GridUnit:
     if unit is None:
         when = "now" if at is None else f"at {at.isoformat()}"
         raise NotFound(
-            f"No grid unit {code!r} {when}.",
+            f"没有该网格 No grid unit {code!r} {when}.",
             field="code",
             value=code,
             expected="the code of a grid unit in force at that time",
@@ -56,8 +57,8 @@ def unit_dict(session: Session, unit: GridUnit, *, private: bool) -> dict[str, A
 def get_unit(
     session: Session, *, code: str, at: datetime | None = None, private: bool = False
 ) -> dict[str, Any]:
-    """One grid unit, current or as of `at`."""
-    return unit_dict(session, _find(session, code, at), private=private)
+    """One grid unit, current or as of `at` (with its UTC offset)."""
+    return unit_dict(session, _find(session, code, aware(at, field="at")), private=private)
 
 
 def _clean(changes: dict[str, Any]) -> dict[str, Any]:

@@ -9,13 +9,15 @@ from sqlalchemy.orm import Session
 
 from gisgrid.db.models import Incident, IncidentCategory
 from gisgrid.errors import Conflict, InvalidInput
+from gisgrid.times import EARLIEST_YEAR, LATEST_YEAR, aware
+
+__all__ = ["EARLIEST_YEAR", "LATEST_YEAR", "aware"]  # kept here for the incident modules that import them
 
 CHANNELS = ("patrol", "resident", "hotline", "river_patrol", "dispatcher", "map")
 # The channel an incident has when none is given: what the reporting role usually is.
 DEFAULT_CHANNEL = {"grid_worker": "patrol", "patrol": "river_patrol"}
 # Clocks of phones and servers differ: a report up to this far "in the future" is taken as now.
 CLOCK_SKEW = timedelta(minutes=2)
-EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
 
 
 def text(value: str | None, *, field: str, max_len: int, required: bool = False) -> str | None:
@@ -33,27 +35,6 @@ def text(value: str | None, *, field: str, max_len: int, required: bool = False)
             expected=f"at most {max_len} characters, no NUL",
         )
     return cleaned
-
-
-def aware(value: datetime | None, *, field: str) -> datetime | None:
-    """A time with a UTC offset between 1990 and 2100 (a naive time is refused, never guessed)."""
-    if value is None:
-        return None
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidInput(
-            f"{field} 缺少时区 has no UTC offset.",
-            field=field,
-            value=value.isoformat(),
-            expected="an ISO time with offset, e.g. 2024-05-01T09:30:00+08:00",
-        )
-    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
-        raise InvalidInput(
-            f"{field} 时间超出范围 is out of range.",
-            field=field,
-            value=value.isoformat(),
-            expected=f"a time between {EARLIEST_YEAR} and {LATEST_YEAR}",
-        )
-    return value
 
 
 def reported_time(value: datetime | None, *, now: datetime) -> datetime:

@@ -18,6 +18,7 @@ from gisgrid.crs import InputCRS, parse_crs, to_wgs84
 from gisgrid.db.aio import AioDB
 from gisgrid.db.prepared import execute_prepared, positional
 from gisgrid.errors import InvalidInput
+from gisgrid.times import aware
 
 DEG_M = 111_000.0
 LOCATE_TYPES = (
@@ -112,7 +113,8 @@ def prepare(
             expected=f"0–{MAX_ACCURACY_M:.0f} metres",
         )
     wlon, wlat, system = to_storage(lon, lat, crs)
-    return LocateQuery(lon, lat, system, wlon, wlat, at or datetime.now(UTC), accuracy_m)
+    when = aware(at, field="at") or datetime.now(UTC)
+    return LocateQuery(lon, lat, system, wlon, wlat, when, accuracy_m)
 
 
 def answer(q: LocateQuery, row: Mapping[Any, Any], *, contacts: bool) -> dict[str, Any]:

@@ -171,6 +171,8 @@ def test_walking_distance_goes_round_by_a_bridge(dispatcher: TestClient, session
         ({"lon": 30.64, "lat": 104.1, "crs": "wgs84"}, "lat"),
         ({"lon": "abc", "lat": 30.6, "crs": "wgs84"}, "lon"),
         ({"lon": 104.1, "lat": 30.6, "crs": "wgs84", "accuracy": 5000}, "accuracy"),
+        # Without an offset the time could be Beijing time or UTC, 8 hours apart: refused, never guessed.
+        ({"lon": STATION[0], "lat": STATION[1], "crs": "wgs84", "at": "2026-01-01T08:00:00"}, "at"),
     ],
 )
 def test_bad_input_is_422_naming_the_field(dispatcher: TestClient, params: dict, field: str) -> None:
