@@ -7,6 +7,9 @@ from datetime import datetime
 from gisgrid.errors import InvalidInput
 
 EARLIEST_YEAR, LATEST_YEAR = 1990, 2100
+# Where the grids are: local dates (statistics per day/week/month, naive times in hotline exports) are Beijing
+# time, which has no daylight saving.
+LOCAL_TZ = "Asia/Shanghai"
 
 
 def aware(value: datetime | None, *, field: str) -> datetime | None:

@@ -192,7 +192,8 @@ def get_overdue(
 @router.get(
     "/incidents/stats",
     summary="事件统计 Incident statistics",
-    description="Per community, general grid, micro-grid or category, for incidents reported in [from, to): "
+    description="Per community, general grid, micro-grid, category or period (day, week, month; local Beijing "
+    "calendar, keys like 2026-11-27, 2026-W48, 2026-11), for incidents reported in [from, to): "
     "total, open, closed and rejected counts, median minutes from report to dispatch and to closure, overdue "
     "count and share (a step finished late, or red now), and the same for all together.",
     **policy("incidents.read"),
@@ -200,7 +201,10 @@ def get_overdue(
 def get_stats(
     session: SessionDep,
     principal: PrincipalDep,
-    by: Literal["community", "general", "micro", "category"] = "community",
+    by: Annotated[
+        Literal["community", "general", "micro", "category", "day", "week", "month"],
+        Query(description="a grid level, category, or a local (Beijing) calendar period"),
+    ] = "community",
     since: Annotated[datetime | None, Query(alias="from", description="ISO time with offset")] = None,
     until: Annotated[datetime | None, Query(alias="to", description="ISO time with offset")] = None,
 ) -> dict[str, Any]:

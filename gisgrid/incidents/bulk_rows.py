@@ -14,8 +14,8 @@ from gisgrid.crs import to_wgs84_arrays
 from gisgrid.incidents.bulk_read import Table
 from gisgrid.incidents.checks import CHANNELS, CLOCK_SKEW, EARLIEST_YEAR, LATEST_YEAR
 from gisgrid.io.source_crs import SourceCRS
+from gisgrid.times import LOCAL_TZ
 
-LOCAL_TZ = "Asia/Shanghai"
 MAX_LEN = {"ext_id": 64, "title": 200, "description": 4000, "address": 300}
 TITLE_FROM_DESCRIPTION = 40
 DEFAULT_CHANNEL = "hotline"

@@ -141,7 +141,9 @@ def show_cmd(
 
 @incidents_app.command("stats")
 def stats_cmd(
-    by: Annotated[str, typer.Option(help="community, general, micro or category")] = "community",
+    by: Annotated[
+        str, typer.Option(help="community, general, micro, category, or a period: day, week, month")
+    ] = "community",
     since: Annotated[str | None, typer.Option("--from", help="reported at or after (ISO time)")] = None,
     until: Annotated[str | None, typer.Option("--to", help="reported before (ISO time)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,

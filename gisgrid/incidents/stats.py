@@ -1,9 +1,10 @@
-"""Incident statistics per community, general grid, micro-grid or category, computed in SQL.
+"""Incident statistics per community, general grid, micro-grid, category or period, computed in SQL.
 
 For incidents reported in [from, to): counts (total, open, closed, rejected); median minutes from report to the
 first dispatch and from report to closure (percentile_cont, interpolating, over the incidents that got there);
 overdue = incidents that finished a step late (the `late` flag each transition records) or are red now;
 overdue_share = overdue / total. Grid groups are the codes stored at assignment (the grid in force at report time).
+Periods (day, week, month) are local (Beijing) calendar periods of the report time: 2026-11-27, 2026-W48, 2026-11.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from gisgrid.db.models import GridUnit, Incident, IncidentCategory, IncidentEven
 from gisgrid.errors import InvalidInput
 from gisgrid.incidents import deadlines, visibility, workflow
 from gisgrid.incidents.checks import aware
+from gisgrid.times import LOCAL_TZ
 
 GROUPS: dict[str, Any] = {
     "community": Incident.community_code,
@@ -26,6 +28,15 @@ GROUPS: dict[str, Any] = {
     "micro": Incident.micro_code,
     "category": Incident.category_code,
 }
+# Period groups: the date_trunc unit and how the period is named (ISO week: IYYY-"W"IW, Monday first).
+PERIODS = {"day": "YYYY-MM-DD", "week": 'IYYY-"W"IW', "month": "YYYY-MM"}
+
+
+def _group_key(by: str) -> ColumnElement[Any]:
+    if by in PERIODS:
+        local = func.timezone(LOCAL_TZ, Incident.reported_at)
+        return func.to_char(func.date_trunc(by, local), PERIODS[by])
+    return GROUPS[by]  # type: ignore[no-any-return]
 
 
 def _minutes(later: Any) -> ColumnElement[float]:
@@ -77,6 +88,8 @@ def _row(r: Any, names: dict[str, str]) -> dict[str, Any]:
 
 
 def _names(session: Session, by: str, keys: list[str]) -> dict[str, str]:
+    if by in PERIODS:
+        return {k: k for k in keys}
     if by == "category":
         stmt = select(IncidentCategory.code, IncidentCategory.name_zh).where(IncidentCategory.code.in_(keys))
     else:
@@ -99,16 +112,19 @@ def stats(
     now: datetime,
 ) -> dict[str, Any]:
     """Counts, median times and overdue share per group, and for all together."""
-    if by not in GROUPS:
+    if by not in GROUPS and by not in PERIODS:
         raise InvalidInput(
-            f"无法按 {by!r} 统计 Cannot group by {by!r}.", field="by", value=by, expected=", ".join(GROUPS)
+            f"无法按 {by!r} 统计 Cannot group by {by!r}.",
+            field="by",
+            value=by,
+            expected=", ".join([*GROUPS, *PERIODS]),
         )
     conds = [visibility.clause(visibility.prefixes(session, principal))]
     if aware(since, field="from") is not None:
         conds.append(Incident.reported_at >= since)
     if aware(until, field="to") is not None:
         conds.append(Incident.reported_at < until)
-    key = GROUPS[by]
+    key = _group_key(by)
     groups = session.execute(_aggregate(key, now).where(*conds).group_by(key).order_by(key)).all()
     total = session.execute(_aggregate(literal(None), now).where(*conds)).one()
     names = _names(session, by, [r.key for r in groups if r.key])

@@ -113,3 +113,22 @@ def test_bad_parameters_are_422(client: TestClient, auth: Auth, params: dict[str
 def test_empty_range_has_no_medians(client: TestClient, auth: Auth) -> None:
     body = get(client, auth("admin"), by="category")
     assert body["groups"] == [] and numbers(body["all"]) == (0, 0, 0, 0, None, None, 0, None, 0)
+
+
+@pytest.mark.parametrize(
+    ("by", "expected"),
+    [
+        ("day", {"2026-02-28": 1, "2026-03-01": 1, "2026-03-02": 1}),
+        ("week", {"2026-W09": 2, "2026-W10": 1}),  # 1 March 2026 is a Sunday, the 2nd a Monday
+        ("month", {"2026-02": 1, "2026-03": 2}),
+    ],
+)
+def test_by_period_uses_the_local_calendar(
+    client: TestClient, session: Session, auth: Auth, home: Home, by: str, expected: dict[str, int]
+) -> None:
+    # 23:30 and 00:30 Beijing time are 15:30 and 16:30 UTC: one UTC day, two local days.
+    for at in ("2026-02-28T23:30:00+08:00", "2026-03-01T23:30:00+08:00", "2026-03-02T00:30:00+08:00"):
+        make_incident(session, lon=home[1], lat=home[2], reported_at=datetime.fromisoformat(at))
+    body = get(client, auth("dispatcher"), by=by, **{"from": "2026-02-01T00:00:00+08:00"})
+    assert {g["key"]: g["total"] for g in body["groups"]} == expected
+    assert all(g["name"] == g["key"] for g in body["groups"]) and body["all"]["total"] == 3
