@@ -577,3 +577,75 @@ def test_clustering_groups_nearby_points_by_screen_cell(page: Page, live_url: st
         }"""
     )
     assert clusters == {"grouped": [1, 1, 2], "single": [1, 1, 1, 1], "worst": "red"}
+
+
+STATS_LOADS = "() => window.gisgridDispatchStats.loads"
+
+
+def run_stats(page: Page, action: Callable[[], None]) -> None:
+    """Do `action` on the statistics tab and wait until the answer it asked for is shown."""
+    loads = page.evaluate(STATS_LOADS)
+    action()
+    page.wait_for_function(f"(n) => ({STATS_LOADS})() > n", arg=loads)
+
+
+def test_statistics_tab_matches_the_database_and_exports_csv(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine, seeded: int, tmp_path: Path
+) -> None:
+    beijing = (datetime.now(UTC) + timedelta(hours=8) - timedelta(days=3)).date().isoformat()
+    with engine.connect() as conn:
+        per_category = dict(
+            conn.execute(text("SELECT category_code, count(*) FROM incident GROUP BY 1")).all()
+        )
+        that_day = conn.execute(
+            text("SELECT count(*) FROM incident WHERE (reported_at AT TIME ZONE 'Asia/Shanghai')::date = :d"),
+            {"d": beijing},
+        ).scalar_one()
+    total = sum(per_category.values())
+    assert total >= seeded > 0 and that_day > 0
+    open_dispatch(page, live_url)
+    log_in_dispatch(page, "dispatcher")
+
+    # Opening the tab computes per community over all time; the total row is every incident.
+    run_stats(page, lambda: page.click("[data-tab='stats']"))
+    table = page.locator("#stats-table")
+    expect(table.locator("tfoot .stats-total .stats-total")).to_have_text(str(total))
+    expect(table.locator("tbody th").first).to_contain_text("社区")
+
+    # Per category: one row per category with the database's count, named with its parent.
+    run_stats(page, lambda: page.select_option("#stats-form select[name='by']", "category"))
+    rows = table.locator("tbody tr.stats-row")
+    expect(rows).to_have_count(len(per_category))
+    for code, count in per_category.items():
+        expect(table.locator(f"tr.stats-row[data-key='{code}'] .stats-total")).to_have_text(str(count))
+    expect(table.locator("tr.stats-row[data-key='chengguan.litter'] th")).to_contain_text(
+        "城市管理 · 垃圾堆放"
+    )
+
+    # One local (Beijing) day.
+    page.fill("#stats-form input[name='from']", beijing)
+    page.fill("#stats-form input[name='to']", beijing)
+    run_stats(page, lambda: page.click("#stats-form button[type='submit']"))
+    expect(table.locator("tfoot .stats-total .stats-total")).to_have_text(str(that_day))
+
+    # The CSV is the table as shown (UTF-8 with BOM for Excel), the total row last.
+    with page.expect_download() as download:
+        page.click("#stats-export")
+    target = tmp_path / "stats.csv"
+    download.value.save_as(target)
+    raw = target.read_bytes()
+    assert raw.startswith("\ufeff".encode())
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0].split(",")[:3] == ["按类别", "编码", "总数"]
+    assert lines[-1].startswith("合计,,") and lines[-1].split(",")[2] == str(that_day)
+    assert len(lines) == 2 + table.locator("tbody tr.stats-row").count()
+
+    # A reversed range is refused on the page; English labels on switching.
+    page.fill("#stats-form input[name='from']", "2026-03-02")
+    page.fill("#stats-form input[name='to']", "2026-03-01")
+    page.click("#stats-form button[type='submit']")
+    expect(page.locator("#stats-status")).to_have_text("起始日期晚于截止日期。")
+    page.click("button[data-lang='en']")
+    expect(table.locator("thead th").nth(1)).to_have_text("Total")
+    page.click("button[data-lang='zh']")
+    assert_clean(browser_log, live_url)

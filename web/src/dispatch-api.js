@@ -68,3 +68,11 @@ export async function transition(id, version, body) {
   const headers = { "If-Match": `"${version}"` };
   return (await request("POST", `/api/incidents/${encodeURIComponent(id)}/transitions`, { body, headers })).data;
 }
+
+/** Statistics per `by` (a grid level, category, day, week or month) for reports in [from, to). */
+export function incidentStats({ by, from, to }) {
+  const params = { by };
+  if (from) params.from = from;
+  if (to) params.to = to;
+  return getJson("/api/incidents/stats", params);
+}

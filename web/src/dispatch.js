@@ -1,7 +1,7 @@
 // The dispatcher's page (/static/dispatch.html): our own base map (roads and paths, river, compounds, grid
-// outlines, service sites: layers.js, as on the map page) with the incidents on it, and a side panel with three
+// outlines, service sites: layers.js, as on the map page) with the incidents on it, and a side panel with four
 // tabs: intake (locate by map click, pasted coordinates or compound/building search → grid panel → report form),
-// the filtered list, and the detail with its timeline and workflow buttons. Only admin, dispatcher and
+// the filtered list, the detail with its timeline and workflow buttons, and statistics. Only admin, dispatcher and
 // grid_worker get the workspace; everyone else sees the log-in button and why. Exposes
 // window.gisgridDispatch = {map, layers, ready, ...} for tests and the console.
 
@@ -12,6 +12,7 @@ import { initCreate } from "./dispatch-create.js";
 import { initDetail } from "./dispatch-detail.js";
 import { initList } from "./dispatch-list.js";
 import { initLocate } from "./dispatch-locate.js";
+import { initStats } from "./dispatch-stats.js";
 import { incidentMeta, incidentPoints } from "./dispatch-api.js";
 import { crsLabel, describe, setCategories } from "./dispatch-format.js";
 import { applyTo, hasStoredChoice, onLangChange, setLang, t } from "./i18n.js";
@@ -53,6 +54,7 @@ let locateUi;
 let createUi;
 let listUi;
 let detailUi;
+let statsUi;
 let countControl;
 
 const allowed = () => Boolean(state.user && state.user.authenticated && DISPATCH_ROLES.includes(state.user.role));
@@ -66,6 +68,7 @@ function showTab(name) {
     p.hidden = p.dataset.panel !== name;
   });
   state.tab = name;
+  if (name === "stats" && allowed()) statsUi.opened();
 }
 
 // Map ----------------------------------------------------------------------------------------------------
@@ -220,6 +223,7 @@ async function refreshPoints(filters = listUi.filters()) {
 function refreshAll() {
   listUi.load();
   refreshPoints();
+  if (statsUi.state.body) statsUi.load();  // numbers shown stay current
 }
 
 function openIncident(id) {
@@ -267,6 +271,7 @@ function stop() {
   createUi.hide();
   listUi.clear();
   detailUi.clear();
+  statsUi.clear();
   showTab("intake");
 }
 
@@ -320,6 +325,12 @@ function initPanels() {
       zoomToIncident(detail);
     },
     onZoom: (detail) => zoomToIncident(detail, { force: true }),
+  });
+  statsUi = initStats({
+    form: document.getElementById("stats-form"),
+    table: document.getElementById("stats-table"),
+    status: document.getElementById("stats-status"),
+    exportButton: document.getElementById("stats-export"),
   });
   document.querySelector(".dispatch-tabs").addEventListener("click", (event) => {
     const tab = event.target.closest("[data-tab]");
