@@ -196,8 +196,12 @@ def db_reset(yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = Fa
 def demo_load(
     folder: Annotated[Path | None, typer.Option(help="data set folder (default: GISGRID_DEMO_DIR)")] = None,
     force: Annotated[bool, typer.Option("--force", help="reload even if unchanged")] = False,
+    incidents: Annotated[
+        bool, typer.Option("--incidents/--no-incidents", help="add demo incidents unless there are some")
+    ] = True,
 ) -> None:
-    """Load the demo data set, replacing all layers; skipped when the same files are already loaded."""
+    """Load the demo data set, replacing all layers (skipped when the same files are already loaded); add the
+    demo accounts and, once, demo incidents in every workflow stage."""
     from gisgrid.io.importer import load_dataset
 
     settings = Settings()
@@ -212,6 +216,28 @@ def demo_load(
     state = "loaded" if result.loaded else "already loaded (unchanged)"
     console.print(f"Demo data {state}: " + ", ".join(f"{k} {v}" for k, v in result.counts.items()))
     _demo_accounts(settings)
+    if incidents:
+        _demo_incidents(settings)
+
+
+def _demo_incidents(settings: Settings) -> None:
+    from datetime import UTC, datetime
+
+    from gisgrid.db.engine import session_scope
+    from gisgrid.incidents import demo
+
+    engine = make_engine(settings.db.url(), pool_size=1)
+    try:
+        with session_scope(engine) as session:
+            made = demo.ensure(session, now=datetime.now(UTC))
+    finally:
+        engine.dispose()
+    if made is None:
+        console.print("演示事件 Demo incidents: already there (kept)")
+    else:
+        console.print(
+            f"演示事件 Demo incidents: {made} created (new, yellow, red, dispatched … closed, rejected)"
+        )
 
 
 def _demo_accounts(settings: Settings) -> None:

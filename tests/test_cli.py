@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -65,9 +66,9 @@ def test_db_up_reset_status_migrate_and_demo_load(cli_env: dict[str, str]) -> No
     assert status["reachable"] is True and status["schema_revision"] == status["schema_head"]
     assert "revision" in run("db", "migrate", env=cli_env).stdout
     first = run("demo", "load", env=cli_env).stdout
-    assert "Demo data loaded" in first
+    assert "Demo data loaded" in first and re.search(r"Demo incidents: \d+ created", first)
     again = run("demo", "load", env=cli_env)
-    assert "unchanged" in again.stdout
+    assert "unchanged" in again.stdout and "Demo incidents: already there" in again.stdout
     forced = run("demo", "load", "--force", env=cli_env).stdout
     assert "Demo data loaded" in forced
 

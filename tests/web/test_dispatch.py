@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 
 from gisgrid.crs import wgs84_to_gcj02
 from gisgrid.db.engine import session_scope
-from gisgrid.incidents import actions, intake
+from gisgrid.incidents import demo
 from tests.web.conftest import BrowserLog
 from tests.web.pages import assert_clean, clear_expected_errors, log_in, log_out
 
@@ -66,39 +66,10 @@ SHARED_EDGE_SQL = """
 """
 WALK = re.compile(r"^步行 [\d,]+ 米$")
 
-# Background incidents for the whole module (map clusters, filters, the screenshot): one at every 8th
-# micro-grid, none within 300 m of the test point above (its duplicate check must find only what the test made).
+# Background incidents for the whole module (map clusters, filters, statistics, the screenshot): the demo
+# incidents (gisgrid.incidents.demo: one at every 8th micro-grid, in every stage and deadline colour) under test
+# titles, none within 300 m of the test point above (its duplicate check must find only what the test made).
 SEED = "浏览器测试背景"
-SEED_POINTS_SQL = """
-    WITH inner_point AS (SELECT ST_SetSRID(ST_MakePoint(:x, :y), 4326)::geography AS g)
-    SELECT code, ST_X(p) AS x, ST_Y(p) AS y
-      FROM (SELECT code, ST_PointOnSurface(geom) AS p, row_number() OVER (ORDER BY code) AS n
-              FROM grid_unit WHERE valid_to IS NULL AND level = 'micro') g, inner_point
-     WHERE n % 8 = 3 AND NOT ST_DWithin(p::geography, inner_point.g, 300)
-     ORDER BY code
-"""
-SEED_CATEGORIES = (
-    "chengguan.litter",
-    "xiaofang.passage",
-    "hehu.floating",
-    "guanai.elderly",
-    "zongzhi.dispute",
-    "anquan.site",
-    "minsheng.errand",
-    "chengguan.stall",
-)
-# (age, actions taken 20 minutes apart): new, nearly due, long overdue, dispatched, handling, closed, rejected,
-# reported back.
-SEED_PLANS = (
-    (timedelta(minutes=10), ()),
-    (timedelta(minutes=100), ()),
-    (timedelta(days=3), ("file",)),
-    (timedelta(hours=2), ("file", "dispatch")),
-    (timedelta(days=1), ("file", "dispatch", "start")),
-    (timedelta(days=5), ("file", "dispatch", "start", "report", "verify", "close")),
-    (timedelta(days=2), ("reject",)),
-    (timedelta(hours=6), ("file", "dispatch", "start", "report")),
-)
 
 
 def open_dispatch(page: Page, live_url: str) -> None:
@@ -174,33 +145,16 @@ def seeded(engine: Engine) -> Iterator[int]:
     """Background incidents in every status and deadline colour, made through the services; deleted afterwards."""
     with engine.connect() as conn:
         inner = conn.execute(text(INNER_POINT_SQL)).one()
-        points = conn.execute(text(SEED_POINTS_SQL), {"x": inner.x, "y": inner.y}).all()
-    now = datetime.now(UTC)
     try:
         with session_scope(engine) as session:
-            for i, point in enumerate(points):
-                age, steps = SEED_PLANS[i % len(SEED_PLANS)]
-                at = now - age
-                data = intake.NewIncident(
-                    category_code=SEED_CATEGORIES[i % len(SEED_CATEGORIES)],
-                    title=f"{SEED} {i:03d}",
-                    channel=("hotline", "patrol", "resident")[i % 3],
-                    lon=point.x,
-                    lat=point.y,
-                    crs="wgs84",
-                    reported_at=at,
-                )
-                out = intake.create(session, data=data, actor=None, now=at)
-                for step in steps:
-                    at += timedelta(minutes=20)
-                    out = actions.transition(
-                        session,
-                        incident_id=out["id"],
-                        step=actions.Step(action=step, version=out["version"], comment="演示数据"),
-                        actor=None,
-                        now=at,
-                    )
-        yield len(points)
+            made = demo.seed(
+                session,
+                now=datetime.now(UTC),
+                label=SEED,
+                ext_prefix="WEBSEED-",
+                keep_clear=(inner.x, inner.y, 300),
+            )
+        yield made
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM incident WHERE title LIKE :p"), {"p": SEED + " %"})
