@@ -4,7 +4,9 @@ planner) gets exactly the allow/deny that policy says. A new route without a pol
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.app import create_app
+from gisgrid.auth.policy import PERMISSIONS
 from tests.conftest import bearer
 
 ROLE_USERS = {
@@ -218,3 +221,13 @@ def test_route_role_matrix(
     else:
         assert res.status_code in refused, (role, res.status_code, res.text)
         assert res.json()["error"]["code"] in ("unauthorized", "forbidden")
+
+
+def test_the_pages_role_table_mirrors_the_api_policies() -> None:
+    """web/src/session.js hides what a role may not do; its table must say what the API enforces."""
+    source = (Path(__file__).resolve().parents[2] / "web" / "src" / "session.js").read_text(encoding="utf-8")
+    table = source.split("export const ACTION_ROLES = {", 1)[1].split("};", 1)[0]
+    entries = dict(re.findall(r'"([a-z.]+)":\s*\[([^\]]*)\]', table))
+    assert entries, "ACTION_ROLES not found"
+    for permission, roles in entries.items():
+        assert set(re.findall(r'"(\w+)"', roles)) == set(PERMISSIONS[permission]), permission

@@ -413,12 +413,14 @@ def test_swapped_and_outside_points_show_the_api_message_and_an_edge_is_ambiguou
     assert_clean(browser_log, live_url)
 
 
-def test_only_incident_roles_get_the_workspace(page: Page, browser_log: BrowserLog, live_url: str) -> None:
+def test_the_workspace_follows_the_incident_permissions(
+    page: Page, browser_log: BrowserLog, live_url: str, seeded: int
+) -> None:
     open_dispatch(page, live_url)
     gate = page.locator("#dispatch-gate")
     expect(gate).to_be_visible()
     expect(page.locator("#dispatch-gate-text")).to_have_text(
-        "请以调度员、网格员或管理员身份登录后使用事件调度。"
+        "请登录后使用事件调度：调度员、网格员、管理员办理事件，规划员、审计员可查看与统计。"
     )
     expect(page.locator("#dispatch-work")).to_be_hidden()
 
@@ -427,15 +429,34 @@ def test_only_incident_roles_get_the_workspace(page: Page, browser_log: BrowserL
     expect(page.locator("#login-dialog")).to_be_visible()
     page.locator("#login-dialog button.cancel").click()
 
-    log_in(page, "auditor")
-    expect(page.locator("#dispatch-gate-text")).to_contain_text("审计员")
+    # A river patrol may report (elsewhere) but not read incidents: the gate says so.
+    log_in(page, "patrol")
+    expect(page.locator("#dispatch-gate-text")).to_contain_text("巡河员")
     expect(page.locator("#dispatch-gate-login")).to_be_hidden()
     expect(page.locator("#dispatch-work")).to_be_hidden()
     log_out(page)
 
+    # An auditor reads: list, detail and statistics, but no intake tab, no actions, and a map click locates nothing.
+    log_in(page, "auditor")
+    expect(page.locator("#dispatch-work")).to_be_visible()
+    page.wait_for_function("() => window.gisgridDispatchList && window.gisgridDispatchList.loads > 0")
+    expect(page.locator("[data-tab='intake']")).to_be_hidden()
+    expect(page.locator("[data-tab='list']")).to_have_attribute("aria-selected", "true")
+    rows = page.locator("#incident-rows tr")
+    expect(rows.first).to_be_visible()
+    rows.first.click()
+    expect(page.locator("#incident-detail .no-actions")).to_be_visible()
+    expect(page.locator("#incident-detail .action-button")).to_have_count(0)
+    page.locator("#dispatch-map").click(position={"x": 300, "y": 300})
+    expect(page.locator("#grid-panel")).to_be_hidden()
+    run_stats(page, lambda: page.click("[data-tab='stats']"))
+    expect(page.locator("#stats-table tfoot .stats-total .stats-total")).not_to_have_text("")
+    log_out(page)
+
     log_in_dispatch(page, "gridworker")
     expect(gate).to_be_hidden()
-    # The map page links here for the incident roles only.
+    expect(page.locator("[data-tab='intake']")).to_be_visible()
+    # The map page links here for the roles that read incidents.
     page.click(".back-link")
     page.wait_for_url(live_url.rstrip("/") + "/")
     expect(page.locator(".account .dispatch-link")).to_have_text("事件调度")

@@ -1,5 +1,5 @@
 // The account corner of the header: a 登录 button for visitors, or the user's name, role and 退出 for a logged-in
-// user (plus the audit page link for roles that may read it, and the dispatch page link for the roles that work
+// user (plus the audit page link for roles that may read it, and the dispatch page link for the roles that read
 // incidents), and the log-in dialog. Shared by the map page, the audit page and the dispatch page.
 
 import { t } from "./i18n.js";
@@ -7,8 +7,6 @@ import { esc } from "./popup.js";
 import { can, currentUser, logIn, logOut, onUserChange } from "./session.js";
 import { hideBanner, showBanner } from "./ui.js";
 
-/** Roles that read, report and work incidents: they get the dispatch page (the API decides each call anyway). */
-export const DISPATCH_ROLES = ["admin", "dispatcher", "grid_worker"];
 
 const dialogHtml = () => `
   <form class="gg-form" novalidate>
@@ -33,7 +31,8 @@ function roleHtml(user) {
 }
 
 function userHtml(user, { auditLink, dispatchLink }) {
-  const dispatch = dispatchLink && DISPATCH_ROLES.includes(user.role)
+  // Every role that reads incidents gets the dispatch page (read-only for those who may not report).
+  const dispatch = dispatchLink && can("incidents.read")
     ? `<a class="dispatch-link" href="/static/dispatch.html" data-i18n="auth.dispatch">${esc(t("auth.dispatch"))}</a>`
     : "";
   const link = auditLink && can("audit.read")

@@ -1,11 +1,12 @@
 // The dispatcher's page (/static/dispatch.html): our own base map (roads and paths, river, compounds, grid
 // outlines, service sites: layers.js, as on the map page) with the incidents on it, and a side panel with four
 // tabs: intake (locate by map click, pasted coordinates or compound/building search → grid panel → report form),
-// the filtered list, the detail with its timeline and workflow buttons, and statistics. Only admin, dispatcher and
-// grid_worker get the workspace; everyone else sees the log-in button and why. Exposes
+// the filtered list, the detail with its timeline and workflow buttons, and statistics. Roles that read incidents
+// get the workspace (planners and auditors without intake: a read-only view); everyone else sees the log-in
+// button and why. Exposes
 // window.gisgridDispatch = {map, layers, ready, ...} for tests and the console.
 
-import { DISPATCH_ROLES, initAccount } from "./account.js";
+import { initAccount } from "./account.js";
 import { mapConfig } from "./api.js";
 import { createIncidentLayer } from "./dispatch-markers.js";
 import { initCreate } from "./dispatch-create.js";
@@ -18,7 +19,7 @@ import { crsLabel, describe, setCategories } from "./dispatch-format.js";
 import { applyTo, hasStoredChoice, onLangChange, setLang, t } from "./i18n.js";
 import { createLayer, fillLayer, relabel, updateLabelZoom } from "./layers.js";
 import { createLayerPanel } from "./panel.js";
-import { initSession, onUserChange } from "./session.js";
+import { can, initSession, onUserChange } from "./session.js";
 import { HIGHLIGHT, LAYER_DEFS } from "./styles.js";
 import { initChrome, setLoading, showBanner } from "./ui.js";
 
@@ -57,7 +58,10 @@ let detailUi;
 let statsUi;
 let countControl;
 
-const allowed = () => Boolean(state.user && state.user.authenticated && DISPATCH_ROLES.includes(state.user.role));
+// Roles that read incidents get the workspace; those that may also report get the intake tab and map clicks.
+// (The API decides every call on its own; this only leaves out what a role could not use.)
+const allowed = () => Boolean(state.user && state.user.authenticated && can("incidents.read"));
+const canReport = () => allowed() && can("incidents.create");
 
 // Tabs ---------------------------------------------------------------------------------------------------
 function showTab(name) {
@@ -81,7 +85,7 @@ function createMap() {
 
 function onSiteClick(name, lyr, event) {
   // A site marker takes the click from the map: locate there all the same.
-  if (allowed()) locateUi.locateLatLng(event.latlng);
+  if (canReport()) locateUi.locateLatLng(event.latlng);
 }
 
 function buildLayers(config) {
@@ -272,7 +276,7 @@ function stop() {
   listUi.clear();
   detailUi.clear();
   statsUi.clear();
-  showTab("intake");
+  showTab(canReport() ? "intake" : "list");
 }
 
 function applyUser(user) {
@@ -280,9 +284,11 @@ function applyUser(user) {
   const ok = allowed();
   els.gate.hidden = ok;
   els.work.hidden = !ok;
+  document.querySelector(".dispatch-tabs [data-tab='intake']").hidden = !canReport();
   renderGate();
   if (ok && state.session !== user.username) {
     if (state.session) stop();
+    showTab(canReport() ? "intake" : "list"); // each log-in starts at the role's first tab
     state.started = start(user);
   } else if (!ok && state.session) {
     stop();
@@ -378,7 +384,7 @@ async function boot() {
   }
   refreshLabels();
   map.on("click", (event) => {
-    if (allowed()) locateUi.locateLatLng(event.latlng);
+    if (canReport()) locateUi.locateLatLng(event.latlng);
   });
   await loadLayers(config, panel);
   await session;

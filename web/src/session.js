@@ -9,6 +9,8 @@ export const ACTION_ROLES = {
   "grids.edit": ["admin", "planner"],
   "grids.validate": ["admin", "planner", "auditor"],
   "audit.read": ["admin", "auditor"],
+  "incidents.read": ["admin", "planner", "dispatcher", "auditor", "grid_worker"],
+  "incidents.create": ["admin", "dispatcher", "grid_worker", "patrol"],
 };
 // Grid levels whose attributes the edit form offers (subdistricts are the office's own business).
 const EDITABLE_LEVELS = new Set(["community", "general", "micro"]);
