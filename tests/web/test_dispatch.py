@@ -413,6 +413,14 @@ def test_swapped_and_outside_points_show_the_api_message_and_an_edge_is_ambiguou
     assert_clean(browser_log, live_url)
 
 
+def loaded(page: Page) -> None:
+    """Wait until the workspace has its list and map points: logging out while a read is still under way would
+    have it refused (401, a console error)."""
+    page.wait_for_function(
+        "() => window.gisgridDispatchList?.loads > 0 && window.gisgridDispatch?.pointLoads > 0"
+    )
+
+
 def test_the_workspace_follows_the_incident_permissions(
     page: Page, browser_log: BrowserLog, live_url: str, seeded: int
 ) -> None:
@@ -441,6 +449,7 @@ def test_the_workspace_follows_the_incident_permissions(
     expect(page.locator("#dispatch-work")).to_be_visible()
     page.wait_for_function("() => window.gisgridDispatchList && window.gisgridDispatchList.loads > 0")
     expect(page.locator("[data-tab='intake']")).to_be_hidden()
+    expect(page.locator("[data-tab='import']")).to_be_hidden()
     expect(page.locator("[data-tab='list']")).to_have_attribute("aria-selected", "true")
     rows = page.locator("#incident-rows tr")
     expect(rows.first).to_be_visible()
@@ -451,11 +460,13 @@ def test_the_workspace_follows_the_incident_permissions(
     expect(page.locator("#grid-panel")).to_be_hidden()
     run_stats(page, lambda: page.click("[data-tab='stats']"))
     expect(page.locator("#stats-table tfoot .stats-total .stats-total")).not_to_have_text("")
+    loaded(page)
     log_out(page)
 
     log_in_dispatch(page, "gridworker")
     expect(gate).to_be_hidden()
     expect(page.locator("[data-tab='intake']")).to_be_visible()
+    expect(page.locator("[data-tab='import']")).to_be_hidden()  # the dispatch centre's job
     # The map page links here for the roles that read incidents.
     page.click(".back-link")
     page.wait_for_url(live_url.rstrip("/") + "/")
@@ -463,6 +474,7 @@ def test_the_workspace_follows_the_incident_permissions(
     page.click(".account .dispatch-link")
     page.wait_for_url("**" + PAGE)
     expect(page.locator("#dispatch-work")).to_be_visible()
+    loaded(page)
     log_out(page)
     expect(gate).to_be_visible()
     assert_clean(browser_log, live_url)
@@ -624,3 +636,79 @@ def test_statistics_tab_matches_the_database_and_exports_csv(
     expect(table.locator("thead th").nth(1)).to_have_text("Total")
     page.click("button[data-lang='zh']")
     assert_clean(browser_log, live_url)
+
+
+IMPORT_POINTS_SQL = """
+    SELECT code, ST_X(p) AS x, ST_Y(p) AS y
+      FROM (SELECT code, geom, ST_PointOnSurface(geom) AS p
+              FROM grid_unit WHERE valid_to IS NULL AND level = 'micro') g
+     WHERE ST_Distance(ST_Boundary(geom)::geography, p::geography) > 25
+     ORDER BY md5(code)
+     LIMIT 3
+"""
+
+
+def test_a_hotline_export_is_uploaded_with_progress_and_its_bad_rows_come_back(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    tag = f"WEBIMP-{uuid.uuid4().hex[:8]}"
+    with engine.connect() as conn:
+        points = conn.execute(text(IMPORT_POINTS_SQL)).all()
+        before = conn.execute(text("SELECT count(*) FROM incident")).scalar_one()
+    lons, lats = wgs84_to_gcj02(np.array([p.x for p in points]), np.array([p.y for p in points]))
+    when = (datetime.now(UTC) + timedelta(hours=8) - timedelta(days=1)).strftime("%Y-%m-%d %H:%M")
+    lines = ["工单编号,事件类别,诉求标题,经度,纬度,受理时间"]
+    for i, (lon, lat) in enumerate(zip(lons.tolist(), lats.tolist(), strict=True)):
+        lines.append(f"{tag}-{i},垃圾堆放,热线工单 {i},{lon:.7f},{lat:.7f},{when}")
+    lines.append(f"{tag}-bad-lon,垃圾堆放,坐标错误,abc,30.64,{when}")
+    lines.append(f"{tag}-bad-cat,不存在的类别,类别错误,{lons[0]:.7f},{lats[0]:.7f},{when}")
+    export = tmp_path / "12345导出.csv"
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    try:
+        open_dispatch(page, live_url)
+        log_in_dispatch(page, "dispatcher")
+        page.click("[data-tab='import']")
+        form = page.locator("#import-form")
+        form.locator("input[name='file']").set_input_files(str(export))
+        # CSV without a chosen coordinate system: refused on the page, nothing sent.
+        form.locator("button[type='submit']").click()
+        expect(page.locator("#import-status")).to_have_text("CSV 和 XLSX 文件须选择坐标系：系统不会猜测。")
+        form.locator("select[name='crs']").select_option("gcj02")
+        form.locator("button[type='submit']").click()
+        page.wait_for_function("() => window.gisgridDispatchImport.phase === 'done'")
+        expect(page.locator("#import-status")).to_have_text(
+            "导入完成：3 条导入，0 条已存在跳过，2 条有误未导入。"
+        )
+        expect(page.locator(".import-summary")).to_have_text("文件共 5 行：导入 3，跳过 0，错误 2。")
+        errors = page.locator("#import-result .import-errors tbody tr")
+        expect(errors).to_have_count(2)
+        expect(errors.nth(0)).to_contain_text(f"{tag}-bad-lon")
+        expect(errors.nth(1)).to_contain_text(f"{tag}-bad-cat")
+        # Each imported row sits in the micro-grid of its true (WGS 84) position.
+        with engine.connect() as conn:
+            stored = dict(
+                conn.execute(
+                    text("SELECT ext_id, micro_code FROM incident WHERE ext_id LIKE :t"), {"t": tag + "-%"}
+                ).all()
+            )
+        assert stored == {f"{tag}-{i}": p.code for i, p in enumerate(points)}
+        # The map and list were refreshed with them.
+        expect(page.locator(".incident-count")).to_contain_text(f"/ {before + 3} 件事件")
+
+        # The bad rows as a CSV file to correct: row number, ext_id, reason, then the row as it was.
+        with page.expect_download() as download:
+            page.click("#import-result .import-download")
+        assert download.value.suggested_filename == "12345导出.errors.csv"
+        saved = tmp_path / "errors.csv"
+        download.value.save_as(saved)
+        rows = saved.read_text(encoding="utf-8-sig").splitlines()
+        assert len(rows) == 3 and rows[1].startswith("5,") and rows[2].startswith("6,")
+
+        # The same file again adds nothing: the ext_ids are known.
+        form.locator("button[type='submit']").click()
+        page.wait_for_function("() => window.gisgridDispatchImport.imports === 2")
+        expect(page.locator(".import-summary")).to_have_text("文件共 5 行：导入 0，跳过 3，错误 2。")
+        assert_clean(browser_log, live_url)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM incident WHERE ext_id LIKE :t"), {"t": tag + "-%"})

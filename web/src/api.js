@@ -34,11 +34,15 @@ async function errorFrom(response) {
   } catch {
     // Not JSON (a proxy page, say): fall back to the HTTP status below.
   }
+  return apiError(response.status, response.statusText, body);
+}
+
+function apiError(status, statusText, body) {
   const error = body && body.error ? body.error : {};
   return new ApiError({
-    status: response.status,
-    code: error.code || `http_${response.status}`,
-    message: error.message || `HTTP ${response.status} ${response.statusText}`.trim(),
+    status,
+    code: error.code || `http_${status}`,
+    message: error.message || `HTTP ${status} ${statusText}`.trim(),
     field: error.field ?? null,
     value: error.value ?? null,
     expected: error.expected ?? null,
@@ -181,4 +185,43 @@ export function patchGrid(code, changes, etag) {
 /** Audit entries, newest first; `filters` are actor, action, entity, key, since, until, limit, offset. */
 export function auditEntries(filters) {
   return getJson("/api/audit", filters);
+}
+
+/**
+ * Upload one file (multipart field `file`) with upload progress: `onProgress(fraction)` while the bytes go out
+ * (fetch cannot report that), then the API's JSON answer, or ApiError in the one error shape. The session cookie
+ * and the CSRF token go with it as with `request`.
+ */
+export function upload(path, file, { params, onProgress } = {}) {
+  const url = buildUrl(path, params);
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    xhr.setRequestHeader("Accept", "application/json");
+    const token = csrfToken || readCookie(CSRF_COOKIE);
+    if (token) xhr.setRequestHeader("X-CSRF-Token", token);
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable && onProgress) onProgress(event.loaded / event.total);
+    });
+    xhr.upload.addEventListener("load", () => onProgress && onProgress(1));
+    xhr.addEventListener("error", () => reject(new ApiError({ code: "network", message: "network error" })));
+    xhr.addEventListener("load", () => {
+      let body = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch {
+        // Not JSON: the status below says what happened.
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(body);
+        return;
+      }
+      const failure = apiError(xhr.status, xhr.statusText, body);
+      if (xhr.status === 401 && failure.code === "unauthorized") authListeners.forEach((fn) => fn(failure));
+      reject(failure);
+    });
+    const form = new FormData();
+    form.append("file", file, file.name);
+    xhr.send(form);
+  });
 }

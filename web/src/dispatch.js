@@ -1,7 +1,8 @@
 // The dispatcher's page (/static/dispatch.html): our own base map (roads and paths, river, compounds, grid
 // outlines, service sites: layers.js, as on the map page) with the incidents on it, and a side panel with four
 // tabs: intake (locate by map click, pasted coordinates or compound/building search → grid panel → report form),
-// the filtered list, the detail with its timeline and workflow buttons, and statistics. Roles that read incidents
+// the filtered list, the detail with its timeline and workflow buttons, statistics, and (dispatch centre) the
+// bulk import of 12345-hotline exports. Roles that read incidents
 // get the workspace (planners and auditors without intake: a read-only view); everyone else sees the log-in
 // button and why. Exposes
 // window.gisgridDispatch = {map, layers, ready, ...} for tests and the console.
@@ -12,6 +13,7 @@ import { createIncidentLayer } from "./dispatch-markers.js";
 import { initCreate } from "./dispatch-create.js";
 import { initDetail } from "./dispatch-detail.js";
 import { initList } from "./dispatch-list.js";
+import { initImport } from "./dispatch-import.js";
 import { initLocate } from "./dispatch-locate.js";
 import { initStats } from "./dispatch-stats.js";
 import { incidentMeta, incidentPoints } from "./dispatch-api.js";
@@ -56,6 +58,7 @@ let createUi;
 let listUi;
 let detailUi;
 let statsUi;
+let importUi;
 let countControl;
 
 // Roles that read incidents get the workspace; those that may also report get the intake tab and map clicks.
@@ -276,6 +279,7 @@ function stop() {
   listUi.clear();
   detailUi.clear();
   statsUi.clear();
+  importUi.clear();
   showTab(canReport() ? "intake" : "list");
 }
 
@@ -285,6 +289,7 @@ function applyUser(user) {
   els.gate.hidden = ok;
   els.work.hidden = !ok;
   document.querySelector(".dispatch-tabs [data-tab='intake']").hidden = !canReport();
+  document.querySelector(".dispatch-tabs [data-tab='import']").hidden = !(allowed() && can("incidents.import"));
   renderGate();
   if (ok && state.session !== user.username) {
     if (state.session) stop();
@@ -337,6 +342,12 @@ function initPanels() {
     table: document.getElementById("stats-table"),
     status: document.getElementById("stats-status"),
     exportButton: document.getElementById("stats-export"),
+  });
+  importUi = initImport({
+    form: document.getElementById("import-form"),
+    status: document.getElementById("import-status"),
+    result: document.getElementById("import-result"),
+    onImported: () => refreshAll(),
   });
   document.querySelector(".dispatch-tabs").addEventListener("click", (event) => {
     const tab = event.target.closest("[data-tab]");

@@ -11,6 +11,7 @@ export const ACTION_ROLES = {
   "audit.read": ["admin", "auditor"],
   "incidents.read": ["admin", "planner", "dispatcher", "auditor", "grid_worker"],
   "incidents.create": ["admin", "dispatcher", "grid_worker", "patrol"],
+  "incidents.import": ["admin", "dispatcher"],
 };
 // Grid levels whose attributes the edit form offers (subdistricts are the office's own business).
 const EDITABLE_LEVELS = new Set(["community", "general", "micro"]);
