@@ -7,6 +7,7 @@
 import { upload } from "./api.js";
 import { describe, esc } from "./dispatch-format.js";
 import { onLangChange, t } from "./i18n.js";
+import { saveFile } from "./ui.js";
 
 const NEEDS_CRS = /\.(csv|txt|xlsx)$/i;
 const MAX_BYTES = 50 * 1024 * 1024;
@@ -47,14 +48,7 @@ export function initImport({ form, status, result, onImported }) {
   function downloadErrors() {
     const a = state.answer;
     if (!a || !a.errors_csv) return;
-    const blob = new Blob([`\ufeff${a.errors_csv}`], { type: "text/csv;charset=utf-8" });
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = `${(state.file || "import").replace(/\.[^.]+$/, "")}.errors.csv`;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 0);
+    saveFile(`${(state.file || "import").replace(/\.[^.]+$/, "")}.errors.csv`, `\ufeff${a.errors_csv}`);
   }
 
   async function submit() {

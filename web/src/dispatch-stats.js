@@ -6,6 +6,7 @@
 import { incidentStats } from "./dispatch-api.js";
 import { categoryPathOf, describe, esc } from "./dispatch-format.js";
 import { onLangChange, t } from "./i18n.js";
+import { saveFile } from "./ui.js";
 
 export const GROUPINGS = ["community", "general", "micro", "category", "month", "week", "day"];
 const COLUMNS = ["total", "open", "closed", "rejected", "median_dispatch_min", "median_close_min", "overdue",
@@ -122,14 +123,7 @@ export function initStats({ form, table, status, exportButton }) {
 
   function download() {
     if (!state.body) return;
-    const blob = new Blob([toCsv()], { type: "text/csv;charset=utf-8" });
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = `gisgrid-stats-${state.body.by}-${state.body.at.slice(0, 10)}.csv`;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 0);
+    saveFile(`gisgrid-stats-${state.body.by}-${state.body.at.slice(0, 10)}.csv`, toCsv());
   }
 
   form.addEventListener("submit", (event) => {

@@ -74,3 +74,14 @@ export function initChrome() {
   });
   renderLangButtons();
 }
+
+/** Offer `text` as a file download named `name` (CSV for Excel: pass the BOM in the text). */
+export function saveFile(name, text, type = "text/csv;charset=utf-8") {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(new Blob([text], { type }));
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 0);
+}
