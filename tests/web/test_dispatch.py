@@ -22,7 +22,7 @@ from sqlalchemy import Engine, text
 
 from gisgrid.crs import wgs84_to_gcj02
 from gisgrid.db.engine import session_scope
-from gisgrid.incidents import demo
+from gisgrid.incidents import demo, intake
 from tests.web.conftest import BrowserLog
 from tests.web.pages import assert_clean, clear_expected_errors, log_in, log_out
 
@@ -712,3 +712,30 @@ def test_a_hotline_export_is_uploaded_with_progress_and_its_bad_rows_come_back(
     finally:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM incident WHERE ext_id LIKE :t"), {"t": tag + "-%"})
+
+
+def test_new_reports_appear_without_pressing_refresh(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine, titles: Callable[[str], str]
+) -> None:
+    page.clock.install()
+    open_dispatch(page, live_url)
+    log_in_dispatch(page, "dispatcher")
+    loaded(page)
+    with engine.connect() as conn:
+        grid = conn.execute(text(INNER_POINT_SQL)).one()
+        total = conn.execute(text("SELECT count(*) FROM incident")).scalar_one()
+    expect(page.locator(".incident-count")).to_have_text(f"地图显示 {total} / {total} 件事件")
+    # Someone else reports (a grid worker's phone, an import): committed while the page is open.
+    title = titles("自动刷新")
+    with session_scope(engine) as session:
+        data = intake.NewIncident(
+            category_code="minsheng.errand", title=title, lon=grid.x, lat=grid.y, crs="wgs84"
+        )
+        intake.create(session, data=data, actor=None)
+    page.clock.run_for(20_000)
+    expect(page.locator(".incident-count")).to_have_text(f"地图显示 {total} / {total} 件事件")
+    page.clock.run_for(11_000)  # past the 30 s refresh
+    expect(page.locator(".incident-count")).to_have_text(f"地图显示 {total + 1} / {total + 1} 件事件")
+    page.click("[data-tab='list']")
+    expect(page.locator("#incident-rows .row-title").first).to_have_text(title)
+    assert_clean(browser_log, live_url)

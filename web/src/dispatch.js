@@ -30,6 +30,8 @@ const NIUSHIKOU = [30.640091, 104.105206];
 const BASE_LAYERS = ["compounds", "rivers", "walk_edges", "micro_grids", "general_grids", "communities",
   "subdistricts", "sites"];
 const MAP_POINT_LIMIT = 2000;
+// New reports (grid workers' phones, imports, colleagues) appear without pressing 刷新 while the page is shown.
+const AUTO_REFRESH_MS = 30_000;
 
 let resolveReady;
 const state = {
@@ -230,7 +232,13 @@ async function refreshPoints(filters = listUi.filters()) {
 function refreshAll() {
   listUi.load();
   refreshPoints();
-  if (statsUi.state.body) statsUi.load();  // numbers shown stay current
+  if (state.tab === "stats" && statsUi.state.body) statsUi.load(); // numbers shown stay current
+}
+
+function autoRefresh() {
+  if (!allowed() || !state.session || document.visibilityState !== "visible") return;
+  state.autoRefreshes = (state.autoRefreshes || 0) + 1;
+  refreshAll();
 }
 
 function openIncident(id) {
@@ -366,6 +374,7 @@ async function boot() {
   initPanels();
   onUserChange(applyUser);
   onLangChange(renderGate);
+  setInterval(autoRefresh, AUTO_REFRESH_MS);
   const session = initSession();
 
   let config;
