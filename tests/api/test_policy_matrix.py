@@ -147,6 +147,7 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/incidents/overdue"): lambda s, r: ("/api/incidents/overdue?yellow=true", None, {}),
     ("GET", "/api/incidents/stats"): lambda s, r: ("/api/incidents/stats?by=category", None, {}),
     ("GET", "/api/incidents"): lambda s, r: ("/api/incidents?limit=5", None, {}),
+    ("GET", "/api/incidents.csv"): lambda s, r: ("/api/incidents.csv?category=chengguan", None, {}),
     ("GET", "/api/incidents.geojson"): lambda s, r: (
         "/api/incidents.geojson?bbox=104.09,30.63,104.12,30.65",
         None,

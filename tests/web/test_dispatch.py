@@ -7,6 +7,8 @@ title and is deleted (with its timeline) in `finally`; nothing else is changed."
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import time
 import uuid
@@ -500,7 +502,7 @@ CLUSTER_COUNTS = """() => ({
 
 
 def test_many_incidents_are_clustered_on_the_map_and_filtered(
-    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine, seeded: int
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine, seeded: int, tmp_path: Path
 ) -> None:
     with engine.connect() as conn:
         total = conn.execute(text("SELECT count(*) FROM incident")).scalar_one()
@@ -539,6 +541,18 @@ def test_many_incidents_are_clustered_on_the_map_and_filtered(
     assert rows.count() > 0
     for category in rows.locator(".row-category").all_inner_texts():
         assert category.startswith("城市管理")
+    # The filtered list as a CSV file: every matching incident (all pages), the same ones the list shows.
+    matching = int(re.findall(r"共 (\d+) 条", range_text.inner_text())[0])
+    with page.expect_download() as download:
+        page.click("#list-export")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    assert saved.name.startswith("incidents-") and saved.suffix == ".csv"
+    exported = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+    assert exported[0][4] == "类别编码" and len(exported) == matching + 1
+    assert all(r[4].startswith("chengguan") for r in exported[1:])
+    shown = [int(i) for i in rows.evaluate_all("(trs) => trs.map((tr) => tr.dataset.id)")]
+    assert [int(r[0]) for r in exported[1 : len(shown) + 1]] == shown
     page.click("#list-clear")
     expect(range_text).to_have_text(f"第 1–20 条，共 {total} 条")
     page.click("#list-next")

@@ -76,3 +76,10 @@ export function incidentStats({ by, from, to }) {
   if (to) params.to = to;
   return getJson("/api/incidents/stats", params);
 }
+
+/** The URL of the filtered list as a CSV file (GET /api/incidents.csv), headers in `lang`. */
+export function incidentsCsvUrl(filters, lang) {
+  const params = filterParams(filters);
+  params.set("lang", lang);
+  return withQuery("/api/incidents.csv", params);
+}

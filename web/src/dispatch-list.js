@@ -1,8 +1,10 @@
 // The incident list: filters (status, category with subcategories, community and general grid, deadline
-// colour, title text), a page at a time with the API's total. The map's incident layer follows the same filters.
+// colour, title text), a page at a time with the API's total, and the whole filtered list as a CSV file. The
+// map's incident layer follows the same filters.
 
-import { onLangChange, t } from "./i18n.js";
-import { listIncidents } from "./dispatch-api.js";
+import { lang, onLangChange, t } from "./i18n.js";
+import { incidentsCsvUrl, listIncidents } from "./dispatch-api.js";
+import { downloadUrl } from "./ui.js";
 import {
   OPEN_STATUSES,
   STATUSES,
@@ -148,6 +150,9 @@ export function initList({ onPick, onFilters, grids }) {
     form.reset();
     fillSelects();
     apply();
+  });
+  document.getElementById("list-export").addEventListener("click", () => {
+    downloadUrl(incidentsCsvUrl(state.filters, lang()));
   });
   document.getElementById("list-refresh").addEventListener("click", () => {
     onFilters(state.filters);

@@ -85,3 +85,13 @@ export function saveFile(name, text, type = "text/csv;charset=utf-8") {
   link.remove();
   setTimeout(() => URL.revokeObjectURL(link.href), 0);
 }
+
+/** Download what `url` answers (a same-origin GET with the session cookie; the server names the file). */
+export function downloadUrl(url) {
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = "";
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
