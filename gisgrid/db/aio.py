@@ -45,12 +45,15 @@ class AioDB(Protocol):
 
 
 def connect_kwargs(url: str) -> dict[str, Any]:
-    """asyncpg.connect arguments for a SQLAlchemy URL (host, port, user, password, database)."""
+    """asyncpg.connect arguments for a SQLAlchemy URL (host or ?host= socket folder, port, user, password,
+    database, ?sslmode=)."""
     u = make_url(url)
     kwargs: dict[str, Any] = {"user": u.username, "password": u.password, "database": u.database}
     host = u.host or u.query.get("host")
     kwargs["host"] = host if isinstance(host, str) else None
     kwargs["port"] = u.port
+    sslmode = u.query.get("sslmode")  # libpq's names are asyncpg's too (disable … verify-full)
+    kwargs["ssl"] = sslmode if isinstance(sslmode, str) else None
     return {k: v for k, v in kwargs.items() if v is not None}
 
 

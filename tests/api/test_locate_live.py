@@ -172,8 +172,17 @@ def test_positional_statements_type_every_parameter_and_refuse_unknown_ones() ->
 
 
 def test_connect_arguments_come_from_the_database_url() -> None:
-    kwargs = connect_kwargs("postgresql+psycopg2://u:p%40ss@db.example:6543/grid")
-    assert kwargs == {"user": "u", "password": "p@ss", "database": "grid", "host": "db.example", "port": 6543}
+    kwargs = connect_kwargs("postgresql+psycopg2://u:p%40ss@db.example:6543/grid?sslmode=require")
+    assert kwargs == {
+        "user": "u",
+        "password": "p@ss",
+        "database": "grid",
+        "host": "db.example",
+        "port": 6543,
+        "ssl": "require",
+    }
+    socket = connect_kwargs("postgresql+psycopg2://postgres@/grid?host=/var/run/postgresql")
+    assert socket == {"user": "postgres", "database": "grid", "host": "/var/run/postgresql"}
 
 
 def test_pool_survives_its_connections_being_killed(dispatcher: httpx.Client, engine: Engine) -> None:
