@@ -15,6 +15,14 @@ from gisgrid.times import LOCAL_TZ
 
 BEIJING = ZoneInfo(LOCAL_TZ)
 MAX_ROWS = 20_000
+CHANNEL_ZH = {  # as the dispatcher page names them
+    "patrol": "网格员巡查",
+    "resident": "居民反映",
+    "hotline": "12345 热线",
+    "river_patrol": "巡河",
+    "dispatcher": "调度中心",
+    "map": "地图上报",
+}
 COLOUR_ZH = {"green": "正常", "yellow": "黄灯（将超时）", "red": "红灯（已超时）", "none": "无时限"}
 
 
@@ -50,7 +58,7 @@ COLUMNS: tuple[tuple[str, str, Callable[[dict[str, Any], bool], Any]], ...] = (
     ),
     ("dispatched_at", "派遣时间", lambda i, zh: _local(i["dispatched_at"])),
     ("closed_at", "结案时间", lambda i, zh: _local(i["closed_at"])),
-    ("channel", "来源", lambda i, zh: i["channel"]),
+    ("channel", "来源", lambda i, zh: CHANNEL_ZH.get(i["channel"], i["channel"]) if zh else i["channel"]),
     ("lon", "经度(WGS84)", lambda i, zh: i["location"]["lon"]),
     ("lat", "纬度(WGS84)", lambda i, zh: i["location"]["lat"]),
 )

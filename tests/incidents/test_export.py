@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from gisgrid.incidents import demo
+from gisgrid.incidents import demo, export
+from gisgrid.incidents.checks import CHANNELS
 
 Auth = Callable[[str], dict[str, str]]
 
@@ -51,6 +52,7 @@ def test_the_csv_is_the_filtered_list(client: TestClient, session: Session, auth
     reported = datetime.fromisoformat(item["reported_at"]).astimezone(ZoneInfo("Asia/Shanghai"))
     assert by_header["上报时间"] == reported.strftime("%Y-%m-%d %H:%M")
     assert float(by_header["经度(WGS84)"]) == item["location"]["lon"]
+    assert by_header["来源"] == export.CHANNEL_ZH[item["channel"]] and set(export.CHANNEL_ZH) == set(CHANNELS)
     english = _rows(
         client.get("/api/incidents.csv", params={"lang": "en", "status": "closed"}, headers=headers)
     )
