@@ -232,9 +232,9 @@ def test_a_dispatcher_locates_gcj02_reports_and_dispatches(
     eventually(lambda: incident_row(engine, title) is not None)
     row = incident_row(engine, title)
     assert row.micro_code == grid.code
-    # The API reports exactly these actions to a dispatcher for a new incident at micro level.
+    # The API reports exactly these actions to a dispatcher for a new incident at micro level (and it may move it).
     buttons = detail.locator(".action-button")
-    expect(buttons).to_have_text(["立案", "不予立案", "升级"])
+    expect(buttons).to_have_text(["立案", "不予立案", "升级", "更正位置"])
 
     # File (correcting the category: it is a stall, not rubbish), then dispatch: the timeline grows and the
     # status follows.
@@ -256,7 +256,7 @@ def test_a_dispatcher_locates_gcj02_reports_and_dispatches(
     expect(detail.locator(".status-badge")).to_have_text("已派遣")
     expect(timeline(page).nth(2).locator(".attachment")).to_have_text(["现场照片1.jpg", "现场照片2.jpg"])
     expect(timeline(page).nth(2).locator(".event-actor")).to_have_text("dispatcher")
-    expect(buttons).to_have_text(["退回", "升级"])
+    expect(buttons).to_have_text(["退回", "升级", "更正位置"])
     eventually(lambda: incident_row(engine, title).status == "dispatched")
     # On the map, drawn alone (the selected incident is never clustered) in its status colour.
     dot = page.locator(f".incident-dot[data-id='{row.id}']")
@@ -752,4 +752,76 @@ def test_new_reports_appear_without_pressing_refresh(
     expect(page.locator(".incident-count")).to_have_text(f"地图显示 {total + 1} / {total + 1} 件事件")
     page.click("[data-tab='list']")
     expect(page.locator("#incident-rows .row-title").first).to_have_text(title)
+    assert_clean(browser_log, live_url)
+
+
+MOVE_POINTS_SQL = """
+    WITH a AS (
+        SELECT code, geom FROM grid_unit WHERE level = 'micro' AND valid_to IS NULL ORDER BY md5(code) LIMIT 1
+    ), b AS (
+        SELECT n.code, n.geom FROM grid_unit n, a
+         WHERE n.level = 'micro' AND n.valid_to IS NULL AND n.code <> a.code AND ST_Touches(n.geom, a.geom)
+         ORDER BY n.code LIMIT 1
+    )
+    SELECT a.code AS a_code, ST_X(pa) AS ax, ST_Y(pa) AS ay, b.code AS b_code, ST_X(pb) AS bx, ST_Y(pb) AS by
+      FROM a, b,
+           LATERAL (SELECT (ST_Dump(ST_GeneratePoints(ST_Buffer(a.geom::geography, -20)::geometry, 1, 11))).geom
+                    AS pa) qa,
+           LATERAL (SELECT (ST_Dump(ST_GeneratePoints(ST_Buffer(b.geom::geography, -20)::geometry, 1, 12))).geom
+                    AS pb) qb
+"""
+
+
+def test_an_incident_is_moved_by_clicking_its_right_place_on_the_map(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine, titles: Callable[[str], str]
+) -> None:
+    with engine.connect() as conn:
+        where = conn.execute(text(MOVE_POINTS_SQL)).one()
+    title = titles("位置更正")
+    with session_scope(engine) as session:
+        data = intake.NewIncident(
+            category_code="chengguan.litter", title=title, lon=where.ax, lat=where.ay, crs="wgs84"
+        )
+        incident_id = intake.create(session, data=data, actor=None)["id"]
+    open_dispatch(page, live_url)
+    log_in_dispatch(page, "dispatcher")
+    page.click("[data-tab='list']")
+    page.locator(f"#incident-rows tr[data-id='{incident_id}']").click()
+    detail = page.locator("#incident-detail")
+    expect(detail.locator(".detail-micro-code")).to_have_text(where.a_code)
+    detail.locator(".action-button[data-action='move']").click()
+    form = detail.locator(".action-form[data-action='move']")
+    expect(form.locator(".move-target")).to_have_text("尚未选择新位置。")
+    # Confirming before a point is picked is refused on the page.
+    form.locator("button[type='submit']").click()
+    expect(form.locator(".form-message")).to_have_text("请先在地图上点击新位置。")
+    # A real click on the map, where the neighbouring micro-grid is.
+    page.evaluate(
+        "([lat, lon]) => window.gisgridDispatch.map.setView([lat, lon], 19, {animate: false})",
+        [where.by, where.bx],
+    )
+    page.evaluate(SETTLE)
+    x, y = page.evaluate(
+        "([lat, lon]) => { const p = window.gisgridDispatch.map.latLngToContainerPoint([lat, lon]);"
+        " return [p.x, p.y]; }",
+        [where.by, where.bx],
+    )
+    page.locator("#dispatch-map").click(position={"x": x, "y": y})
+    expect(form.locator(".move-target")).to_contain_text(f"（{where.b_code}）")
+    expect(
+        page.locator("#grid-panel")
+    ).to_be_hidden()  # the click picked the place; it did not start a report
+    form.locator("textarea[name='comment']").fill("居民报错了楼栋")
+    form.locator("button[type='submit']").click()
+    expect(page.locator("#detail-status")).to_have_text(f"已更正位置，归属微网格 {where.b_code}。")
+    expect(detail.locator(".detail-micro-code")).to_have_text(where.b_code)
+    moved = timeline(page).last
+    expect(moved).to_contain_text("居民报错了楼栋")
+    expect(moved.locator(".event-detail")).to_contain_text(where.a_code)
+    expect(moved.locator(".event-detail")).to_contain_text(where.b_code)
+    with engine.connect() as conn:
+        stored = conn.execute(
+            text("SELECT micro_code, version FROM incident WHERE id = :i"), {"i": incident_id}
+        ).one()
+    assert stored.micro_code == where.b_code and stored.version == 2
     assert_clean(browser_log, live_url)

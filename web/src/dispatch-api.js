@@ -83,3 +83,9 @@ export function incidentsCsvUrl(filters, lang) {
   params.set("lang", lang);
   return withQuery("/api/incidents.csv", params);
 }
+
+/** Move an incident to a new point (re-assigned to the micro-grid there), on the version seen. */
+export async function moveIncident(id, version, body) {
+  const headers = { "If-Match": `"${version}"` };
+  return (await request("PATCH", `/api/incidents/${encodeURIComponent(id)}/location`, { body, headers })).data;
+}

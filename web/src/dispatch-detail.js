@@ -5,7 +5,7 @@
 // show the API's message, and a stale version offers a reload.
 
 import { onLangChange, t } from "./i18n.js";
-import { getIncident, transition } from "./dispatch-api.js";
+import { getIncident, locate, moveIncident, transition } from "./dispatch-api.js";
 import {
   actionLabel,
   categoryList,
@@ -87,11 +87,24 @@ function eventHtml(e) {
     `${comment}${files}${eventDetailHtml(e)}</li>`;
 }
 
-function actionsHtml(d) {
-  if (!d.allowed_actions.length) return `<p class="no-actions">${esc(t("dispatch.no_actions"))}</p>`;
-  return d.allowed_actions.map((a) =>
+// Moving is not a workflow step: offered to roles that act on incidents while the incident is open (the API
+// checks the grid and the version).
+const MOVE = { action: "move", needs_reason: false };
+
+function buttonLabel(a) {
+  return a.action === "move" ? t("dispatch.move_button") : actionLabel(a.action, a.label);
+}
+
+function actionsOf(d, canMove) {
+  return [...d.allowed_actions, ...(canMove(d) ? [MOVE] : [])];
+}
+
+function actionsHtml(d, canMove) {
+  const actions = actionsOf(d, canMove);
+  if (!actions.length) return `<p class="no-actions">${esc(t("dispatch.no_actions"))}</p>`;
+  return actions.map((a) =>
     `<button type="button" class="action-button action-${esc(a.action)}" data-action="${esc(a.action)}">` +
-    `${esc(actionLabel(a.action, a.label))}</button>`).join("");
+    `${esc(buttonLabel(a))}</button>`).join("");
 }
 
 function categoryFieldHtml(current) {
@@ -101,8 +114,14 @@ function categoryFieldHtml(current) {
     `<select name="category">${options.join("")}</select></label>`;
 }
 
+function moveFieldHtml() {
+  return `<p class="wide move-hint">${esc(t("dispatch.move_hint"))}</p>` +
+    `<p class="wide move-target" aria-live="polite"></p>`;
+}
+
 function actionFormHtml(a, d) {
   const category = a.action === "file" && categoryList().length ? categoryFieldHtml(d.category?.code) : "";
+  const move = a.action === "move" ? moveFieldHtml() : "";
   const levels = a.action === "escalate"
     ? `<label><span>${esc(t("dispatch.escalate_to"))}</span><select name="level">` +
       `${(a.levels || []).map((l) => `<option value="${esc(l)}">${esc(levelLabel(l))}</option>`).join("")}` +
@@ -112,7 +131,7 @@ function actionFormHtml(a, d) {
     : "";
   const commentKey = a.needs_reason ? "dispatch.reason" : "dispatch.comment";
   return `<form class="dispatch-form action-form" data-action="${esc(a.action)}" novalidate>` +
-    `<h4>${esc(actionLabel(a.action, a.label))}</h4>${category}${levels}` +
+    `<h4>${esc(buttonLabel(a))}</h4>${move}${category}${levels}` +
     `<label class="wide"><span>${esc(t(commentKey))}</span>` +
     `<textarea name="comment" rows="2" maxlength="2000"${a.needs_reason ? " required" : ""}></textarea></label>` +
     `<label class="wide"><span>${esc(t("dispatch.attachment_names"))}</span>` +
@@ -123,7 +142,7 @@ function actionFormHtml(a, d) {
     `<button type="button" class="reload" hidden>${esc(t("edit.reload"))}</button></div></form>`;
 }
 
-function detailHtml(d) {
+function detailHtml(d, canMove) {
   const category = categoryPath(d.category);
   const level = d.department ? `${levelLabel(d.level)} · ${esc(d.department)}` : levelLabel(d.level);
   const compound = d.compound ? esc(d.compound.name) : "";
@@ -148,7 +167,7 @@ function detailHtml(d) {
     row("dispatch.location", locationHtml(d)) +
     row("dispatch.description", d.description ? `<span class="detail-description">${esc(d.description)}</span>` : "") +
     `</table>` +
-    `<div class="detail-actions" role="group">${actionsHtml(d)}</div>` +
+    `<div class="detail-actions" role="group">${actionsHtml(d, canMove)}</div>` +
     `<div class="action-form-box"></div>` +
     `<h4 class="timeline-title">${esc(t("dispatch.timeline"))}</h4>` +
     `<ol class="timeline">${d.timeline.map(eventHtml).join("")}</ol>`;
@@ -158,9 +177,11 @@ function detailHtml(d) {
  * The detail panel in `box`. `onChanged(detail)` after a successful action (the list and map refresh);
  * `onShown(detail)` whenever an incident is shown; `onZoom(detail)` for "show on map".
  */
-export function initDetail(box, { status, onChanged, onShown, onZoom }) {
-  // detail: the incident shown; open: the action whose form is open; message: {key|text, kind, reload}.
-  const state = { detail: null, open: null, message: null, ticket: 0, loads: 0, id: null };
+export function initDetail(box, { status, onChanged, onShown, onZoom, canMove = () => false }) {
+  // detail: the incident shown; open: the action whose form is open; message: {key|text, kind, reload};
+  // target: the point picked on the map for a move, with the grid the API located it in.
+  const state = { detail: null, open: null, message: null, ticket: 0, loads: 0, id: null, target: null };
+  const actionOf = (name) => (state.detail ? actionsOf(state.detail, canMove) : []).find((x) => x.action === name);
 
   let statusMessage = null;
   const setStatus = (s) => {
@@ -181,14 +202,16 @@ export function initDetail(box, { status, onChanged, onShown, onZoom }) {
   }
 
   function openForm(action) {
-    const a = state.detail?.allowed_actions.find((x) => x.action === action);
+    const a = actionOf(action);
     const holder = box.querySelector(".action-form-box");
     box.querySelectorAll(".action-button").forEach((b) => {
       b.setAttribute("aria-pressed", String(b.dataset.action === action));
     });
     state.open = a ? action : null;
+    if (action !== "move") state.target = null;
     holder.innerHTML = a ? actionFormHtml(a, state.detail) : "";
     if (!a) return;
+    if (action === "move") showTarget();
     const form = holder.querySelector("form");
     const levelSelect = form.elements.namedItem("level");
     const dept = form.querySelector(".department-field");
@@ -201,7 +224,7 @@ export function initDetail(box, { status, onChanged, onShown, onZoom }) {
 
   function render() {
     const d = state.detail;
-    box.innerHTML = d ? detailHtml(d) : `<p class="dispatch-empty">${esc(t("dispatch.detail_empty"))}</p>`;
+    box.innerHTML = d ? detailHtml(d, canMove) : `<p class="dispatch-empty">${esc(t("dispatch.detail_empty"))}</p>`;
     if (d && state.open) openForm(state.open);
   }
 
@@ -233,17 +256,18 @@ export function initDetail(box, { status, onChanged, onShown, onZoom }) {
     if (!same) state.open = null;
     if (!keepMessage) state.message = null;
     // An action no longer allowed (someone else moved the incident on) closes its form.
-    if (state.open && !d.allowed_actions.some((a) => a.action === state.open)) state.open = null;
+    if (state.open && !actionsOf(d, canMove).some((a) => a.action === state.open)) state.open = null;
     render();
     onShown(d);
   }
 
   async function submit(form) {
     const d = state.detail;
-    const a = d.allowed_actions.find((x) => x.action === form.dataset.action);
+    const a = actionOf(form.dataset.action);
     const comment = form.elements.namedItem("comment").value.trim();
     const files = form.elements.namedItem("attachments").value.split(/[,，、;；\n]/).map((s) => s.trim())
       .filter(Boolean);
+    if (a.action === "move") return submitMove(form, comment);
     const body = { action: a.action, comment: comment || null, attachments: files };
     const category = form.elements.namedItem("category");
     if (category && category.value && category.value !== d.category?.code) body.category = category.value;
@@ -276,6 +300,60 @@ export function initDetail(box, { status, onChanged, onShown, onZoom }) {
       buttons.forEach((b) => { b.disabled = false; });
       const key = ERROR_KEYS[err.status] || "dispatch.err.action";
       // A stale version: the incident changed meanwhile; reloading shows what it is now.
+      state.message = { text: t(key, { message: describe(err) }), kind: "error", reload: err.status === 409 };
+      formMessage(state.message);
+    }
+    return null;
+  }
+
+  // Moving: the form waits for a point picked on the map (pickMove), shows the grid it lies in, then PATCHes.
+  function showTarget() {
+    const p = box.querySelector(".action-form[data-action='move'] .move-target");
+    if (!p) return;
+    const tg = state.target;
+    p.className = `wide move-target${tg && tg.error ? " form-error" : ""}`;
+    if (!tg) p.textContent = t("dispatch.move_none");
+    else if (tg.error) p.textContent = tg.error;
+    else if (!tg.grid) p.textContent = t("dispatch.move_locating");
+    else p.textContent = t("dispatch.move_to", { name: tg.grid.name, code: tg.grid.code, lon: tg.lon, lat: tg.lat });
+  }
+
+  async function pickMove(latlng) {
+    const target = { lon: Number(latlng.lng.toFixed(7)), lat: Number(latlng.lat.toFixed(7)), grid: null };
+    state.target = target;
+    showTarget();
+    try {
+      const answer = await locate({ lon: target.lon, lat: target.lat, crs: "wgs84" });
+      if (state.target === target) target.grid = answer.micro_grid;
+    } catch (err) {
+      if (state.target === target) target.error = describe(err);
+    }
+    showTarget();
+  }
+
+  async function submitMove(form, comment) {
+    const d = state.detail;
+    const tg = state.target;
+    if (!tg || !tg.grid) {
+      state.message = { key: "dispatch.move_need_point", kind: "error" };
+      return formMessage(state.message);
+    }
+    const buttons = form.querySelectorAll("button");
+    buttons.forEach((b) => { b.disabled = true; });
+    state.message = { key: "edit.saving", kind: "info" };
+    formMessage(state.message);
+    try {
+      const next = await moveIncident(d.id, d.version, { lon: tg.lon, lat: tg.lat, crs: "wgs84",
+        comment: comment || null });
+      state.open = null;
+      state.message = null;
+      state.target = null;
+      show(next);
+      setStatus({ key: "dispatch.moved", params: { code: next.grid.micro_code }, kind: "success" });
+      onChanged(next);
+    } catch (err) {
+      buttons.forEach((b) => { b.disabled = false; });
+      const key = ERROR_KEYS[err.status] || "dispatch.err.action";
       state.message = { text: t(key, { message: describe(err) }), kind: "error", reload: err.status === 409 };
       formMessage(state.message);
     }
@@ -329,8 +407,11 @@ export function initDetail(box, { status, onChanged, onShown, onZoom }) {
     load,
     show,
     current: () => state.detail,
+    /** Whether a map click should pick the new place of the incident shown (its move form is open). */
+    moving: () => state.open === "move" && Boolean(state.detail),
+    pickMove,
     clear() {
-      Object.assign(state, { detail: null, open: null, message: null, id: null });
+      Object.assign(state, { detail: null, open: null, message: null, id: null, target: null });
       state.ticket += 1;
       setStatus(null);
       render();

@@ -88,9 +88,15 @@ function createMap() {
   return map;
 }
 
+/** A click on the map: the new place of the incident being moved, or else a point to locate and report. */
+function mapClick(latlng) {
+  if (detailUi.moving()) detailUi.pickMove(latlng);
+  else if (canReport()) locateUi.locateLatLng(latlng);
+}
+
 function onSiteClick(name, lyr, event) {
-  // A site marker takes the click from the map: locate there all the same.
-  if (canReport()) locateUi.locateLatLng(event.latlng);
+  // A site marker takes the click from the map: handled all the same.
+  mapClick(event.latlng);
 }
 
 function buildLayers(config) {
@@ -344,6 +350,7 @@ function initPanels() {
       zoomToIncident(detail);
     },
     onZoom: (detail) => zoomToIncident(detail, { force: true }),
+    canMove: (detail) => can("incidents.act") && !["closed", "rejected"].includes(detail.status),
   });
   statsUi = initStats({
     form: document.getElementById("stats-form"),
@@ -403,9 +410,7 @@ async function boot() {
     map.setView(NIUSHIKOU, 15);
   }
   refreshLabels();
-  map.on("click", (event) => {
-    if (canReport()) locateUi.locateLatLng(event.latlng);
-  });
+  map.on("click", (event) => mapClick(event.latlng));
   await loadLayers(config, panel);
   await session;
   await state.started;
