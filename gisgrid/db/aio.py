@@ -102,19 +102,21 @@ class PoolDB:
         await self._run("execute", sql, args)
 
     async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
-        # Reads and the idempotent last-seen update only: a statement that failed on a lost connection is
-        # run once more on a fresh one, so a database restart costs no request an error.
-        for attempt in (1, 2):
+        # Reads and the idempotent last-seen update only: a statement that failed on a lost connection is run
+        # again on another one, so a database restart costs no request an error. Every pooled connection may
+        # have died at once: up to one try per connection the pool can hold, then one on a fresh connection.
+        attempts = self.size + 1
+        for attempt in range(1, attempts + 1):
             try:
                 pool = await self._get()
                 async with pool.acquire() as conn:
                     try:
                         return await getattr(conn, method)(sql, *args)
                     except LOST:
-                        conn.terminate()  # never back into the pool: it is replaced by a fresh connection
+                        _discard(conn)
                         raise
             except LOST as exc:
-                if attempt == 2:
+                if attempt == attempts:
                     raise _down(exc) from exc
             except UNAVAILABLE as exc:
                 raise _down(exc) from exc
@@ -124,6 +126,16 @@ class PoolDB:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
+
+
+def _discard(conn: Any) -> None:
+    """Close a dead pooled connection so the pool opens a fresh one instead of handing it out again. asyncpg
+    may already have released it back to the pool as closed (when the FATAL message came first): nothing to do."""
+    try:
+        if not conn.is_closed():
+            conn.terminate()
+    except asyncpg.InterfaceError:
+        pass
 
 
 def _down(exc: BaseException) -> DatabaseUnavailable:
