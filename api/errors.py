@@ -20,6 +20,7 @@ from gisgrid.errors import (
     GisGridError,
     InvalidInput,
     NotFound,
+    TooLarge,
     Unauthorized,
 )
 
@@ -27,6 +28,7 @@ log = logging.getLogger("gisgrid.api")
 
 STATUS = {
     InvalidInput: 422,
+    TooLarge: 413,
     NotFound: 404,
     Conflict: 409,
     Forbidden: 403,

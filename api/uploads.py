@@ -8,32 +8,23 @@ from collections.abc import AsyncGenerator
 from pathlib import Path as FilePath
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from api.errors import error_response
-from gisgrid.errors import InvalidInput
+from gisgrid.errors import InvalidInput, TooLarge
 
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 FORM_OVERHEAD = 64 * 1024  # multipart boundaries and headers around the file
 
 
-class UploadTooLarge(Exception):
-    """The body passed the upload limit while it was being read."""
-
-
-def too_large(size: int | None) -> JSONResponse:
+def too_large(size: int | None) -> TooLarge:
+    """The 413 refusal (api/errors.py) of an upload of `size` bytes, naming the limit."""
     limit_mb = MAX_UPLOAD_BYTES // (1024 * 1024)
-    return error_response(
-        413,
-        {
-            "code": "too_large",
-            "message": f"The upload is larger than the limit of {limit_mb} MB.",
-            "field": "file",
-            "value": size,
-            "expected": f"a file of at most {limit_mb} MB: zip a Shapefile, or split the layer by area",
-        },
+    return TooLarge(
+        f"The upload is larger than the limit of {limit_mb} MB.",
+        field="file",
+        value=size,
+        expected=f"a file of at most {limit_mb} MB: zip a Shapefile, or split the layer by area",
     )
 
 
@@ -43,12 +34,16 @@ async def _bounded(request: Request) -> AsyncGenerator[bytes, None]:
     async for chunk in request.stream():
         size += len(chunk)
         if size > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
-            raise UploadTooLarge(size)
+            raise too_large(size)
         yield chunk
 
 
 async def receive_upload(request: Request, folder: FilePath) -> FilePath:
-    """Store the multipart `file` field under its own (sanitised) name in `folder`."""
+    """Store the multipart `file` field under its own (sanitised) name in `folder`; TooLarge (413) as soon as the
+    declared Content-Length, the bytes read or the stored file pass the limit."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
+        raise too_large(int(length))  # nothing is read
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         raise InvalidInput(
             "The file must be uploaded as multipart/form-data.",
@@ -70,7 +65,7 @@ async def receive_upload(request: Request, folder: FilePath) -> FilePath:
         with target.open("wb") as out:
             shutil.copyfileobj(upload.file, out)
         if target.stat().st_size > MAX_UPLOAD_BYTES:
-            raise UploadTooLarge(target.stat().st_size)
+            raise too_large(target.stat().st_size)
         return target
     finally:
         await form.close()
@@ -80,11 +75,3 @@ def _safe_name(name: str | None) -> str:
     """The upload's own base name (it appears in error messages), without path or odd characters."""
     base = re.sub(r"[^\w.\-]", "_", FilePath(name or "upload").name)[-100:].lstrip(".")
     return base or "upload"
-
-
-def declared_too_large(request: Request) -> JSONResponse | None:
-    """A 413 answer when the request's Content-Length is already over the limit (nothing is read)."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + FORM_OVERHEAD:
-        return too_large(int(length))
-    return None

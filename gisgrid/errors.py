@@ -46,6 +46,12 @@ class InvalidInput(GisGridError):
     code = "invalid_input"
 
 
+class TooLarge(GisGridError):
+    """An upload over the size limit (HTTP 413)."""
+
+    code = "too_large"
+
+
 class NotFound(GisGridError):
     """The thing asked for does not exist (HTTP 404)."""
 

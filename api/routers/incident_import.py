@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from api.deps import PrincipalDep, SessionDep, client_ip, policy
-from api.uploads import UploadTooLarge, declared_too_large, receive_upload, too_large
+from api.uploads import receive_upload
 from gisgrid.incidents.bulk_import import error_csv, import_incidents
 from gisgrid.incidents.bulk_read import ACCEPTED
 
@@ -97,14 +97,8 @@ async def import_hotline(
         Query(alias="format", description="override the format taken from the file name's extension"),
     ] = None,
 ) -> Any:
-    refused = declared_too_large(request)
-    if refused is not None:
-        return refused
     with tempfile.TemporaryDirectory(prefix="gisgrid-hotline-") as tmp:
-        try:
-            path = await receive_upload(request, FilePath(tmp))
-        except UploadTooLarge as exc:
-            return too_large(int(exc.args[0]))
+        path = await receive_upload(request, FilePath(tmp))
         result = await run_in_threadpool(
             lambda: import_incidents(
                 session, path=path, crs=crs, fmt=fmt, actor=principal, ip=client_ip(request)

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from api.deps import PrincipalDep, SessionDep, client_ip, policy
-from api.uploads import UploadTooLarge, declared_too_large, receive_upload, too_large
+from api.uploads import receive_upload
 from gisgrid.auth.policy import Principal
 from gisgrid.errors import Forbidden, InvalidInput, NotFound
 from gisgrid.io.export import export_file
@@ -121,14 +121,8 @@ async def import_upload(
     ] = None,
 ) -> Any:
     _spec_name(layer)
-    refused = declared_too_large(request)
-    if refused is not None:
-        return refused
     with tempfile.TemporaryDirectory(prefix="gisgrid-upload-") as tmp:
-        try:
-            path = await receive_upload(request, FilePath(tmp))
-        except UploadTooLarge as exc:
-            return too_large(int(exc.args[0]))
+        path = await receive_upload(request, FilePath(tmp))
         name = _check_upload_format(path, fmt)
         return await run_in_threadpool(
             _import, session, layer, path, name, crs, make_valid, replace, principal, client_ip(request)
