@@ -792,6 +792,7 @@ def test_an_incident_is_moved_by_clicking_its_right_place_on_the_map(
     detail.locator(".action-button[data-action='move']").click()
     form = detail.locator(".action-form[data-action='move']")
     expect(form.locator(".move-target")).to_have_text("尚未选择新位置。")
+    expect(form.locator("input[name='attachments']")).to_have_count(0)  # a move records none
     # Confirming before a point is picked is refused on the page.
     form.locator("button[type='submit']").click()
     expect(form.locator(".form-message")).to_have_text("请先在地图上点击新位置。")

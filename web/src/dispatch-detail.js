@@ -134,8 +134,9 @@ function actionFormHtml(a, d) {
     `<h4>${esc(buttonLabel(a))}</h4>${move}${category}${levels}` +
     `<label class="wide"><span>${esc(t(commentKey))}</span>` +
     `<textarea name="comment" rows="2" maxlength="2000"${a.needs_reason ? " required" : ""}></textarea></label>` +
-    `<label class="wide"><span>${esc(t("dispatch.attachment_names"))}</span>` +
-    `<input name="attachments" maxlength="2000" placeholder="现场照片1.jpg, 现场照片2.jpg"></label>` +
+    (a.action === "move" ? "" // a move records a comment, no attachments
+      : `<label class="wide"><span>${esc(t("dispatch.attachment_names"))}</span>` +
+        `<input name="attachments" maxlength="2000" placeholder="现场照片1.jpg, 现场照片2.jpg"></label>`) +
     `<p class="form-message wide" role="alert" hidden></p>` +
     `<div class="form-actions wide"><button type="submit" class="primary">${esc(t("dispatch.confirm"))}</button>` +
     `<button type="button" class="cancel">${esc(t("auth.cancel"))}</button>` +
@@ -265,9 +266,9 @@ export function initDetail(box, { status, onChanged, onShown, onZoom, canMove = 
     const d = state.detail;
     const a = actionOf(form.dataset.action);
     const comment = form.elements.namedItem("comment").value.trim();
+    if (a.action === "move") return submitMove(form, comment);
     const files = form.elements.namedItem("attachments").value.split(/[,，、;；\n]/).map((s) => s.trim())
       .filter(Boolean);
-    if (a.action === "move") return submitMove(form, comment);
     const body = { action: a.action, comment: comment || null, attachments: files };
     const category = form.elements.namedItem("category");
     if (category && category.value && category.value !== d.category?.code) body.category = category.value;
@@ -284,17 +285,24 @@ export function initDetail(box, { status, onChanged, onShown, onZoom, canMove = 
       state.message = { key: "dispatch.need_reason", kind: "error" };
       return formMessage(state.message);
     }
+    return send(form, () => transition(d.id, d.version, body), (next) => ({ key: "dispatch.done",
+      params: { action: actionLabel(a.action, a.label), status: statusLabel(next.status, next.status_label) } }));
+  }
+
+  // One request for the open form: its buttons are off while it runs; success closes the form, shows the
+  // incident as it is now and says `done(next)`; a refusal shows the API's message in the form.
+  async function send(form, call, done) {
     const buttons = form.querySelectorAll("button");
     buttons.forEach((b) => { b.disabled = true; });
     state.message = { key: "edit.saving", kind: "info" };
     formMessage(state.message);
     try {
-      const next = await transition(d.id, d.version, body);
+      const next = await call();
       state.open = null;
       state.message = null;
+      state.target = null;
       show(next);
-      setStatus({ key: "dispatch.done", params: { action: actionLabel(a.action, a.label),
-        status: statusLabel(next.status, next.status_label) }, kind: "success" });
+      setStatus({ ...done(next), kind: "success" });
       onChanged(next);
     } catch (err) {
       buttons.forEach((b) => { b.disabled = false; });
@@ -338,26 +346,9 @@ export function initDetail(box, { status, onChanged, onShown, onZoom, canMove = 
       state.message = { key: "dispatch.move_need_point", kind: "error" };
       return formMessage(state.message);
     }
-    const buttons = form.querySelectorAll("button");
-    buttons.forEach((b) => { b.disabled = true; });
-    state.message = { key: "edit.saving", kind: "info" };
-    formMessage(state.message);
-    try {
-      const next = await moveIncident(d.id, d.version, { lon: tg.lon, lat: tg.lat, crs: "wgs84",
-        comment: comment || null });
-      state.open = null;
-      state.message = null;
-      state.target = null;
-      show(next);
-      setStatus({ key: "dispatch.moved", params: { code: next.grid.micro_code }, kind: "success" });
-      onChanged(next);
-    } catch (err) {
-      buttons.forEach((b) => { b.disabled = false; });
-      const key = ERROR_KEYS[err.status] || "dispatch.err.action";
-      state.message = { text: t(key, { message: describe(err) }), kind: "error", reload: err.status === 409 };
-      formMessage(state.message);
-    }
-    return null;
+    const body = { lon: tg.lon, lat: tg.lat, crs: "wgs84", comment: comment || null };
+    return send(form, () => moveIncident(d.id, d.version, body),
+      (next) => ({ key: "dispatch.moved", params: { code: next.grid.micro_code } }));
   }
 
   box.addEventListener("click", (event) => {
