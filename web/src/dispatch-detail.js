@@ -19,6 +19,7 @@ import {
   label,
   levelLabel,
   localTime,
+  showStatus,
   statusBadge,
   statusLabel,
 } from "./dispatch-format.js";
@@ -187,9 +188,7 @@ export function initDetail(box, { status, onChanged, onShown, onZoom, canMove = 
   let statusMessage = null;
   const setStatus = (s) => {
     statusMessage = s;
-    status.hidden = !s;
-    status.className = `dispatch-status${s ? ` ${s.kind || ""}` : ""}`;
-    status.textContent = s ? (s.key ? t(s.key, s.params) : s.text) : "";
+    showStatus(status, s);
   };
 
   function formMessage(msg) {

@@ -103,3 +103,10 @@ export function deadlineDot(colour) {
   const c = ["green", "yellow", "red"].includes(colour) ? colour : "none";
   return `<span class="deadline-dot deadline-${c}" title="${esc(t(`incident.deadline.${c}`))}"></span>`;
 }
+
+/** Show a status line `s` ({key, params} or {text}, with kind info | success | error) in `el`, or hide it. */
+export function showStatus(el, s) {
+  el.hidden = !s;
+  el.className = `dispatch-status${s && s.kind ? ` ${s.kind}` : ""}`;
+  el.textContent = s ? (s.key ? t(s.key, s.params) : s.text) : "";
+}

@@ -5,7 +5,7 @@
 // original values) to correct and upload again. Nothing is guessed: CSV and XLSX need a chosen system.
 
 import { upload } from "./api.js";
-import { describe, esc } from "./dispatch-format.js";
+import { describe, esc, showStatus } from "./dispatch-format.js";
 import { onLangChange, t } from "./i18n.js";
 import { saveFile } from "./ui.js";
 
@@ -18,11 +18,7 @@ export function initImport({ form, status, result, onImported }) {
   const bar = form.querySelector("progress");
   const button = form.querySelector("button[type='submit']");
 
-  const setStatus = (s) => {
-    status.hidden = !s;
-    status.className = `dispatch-status${s ? ` ${s.kind || ""}` : ""}`;
-    status.textContent = s ? s.text : "";
-  };
+  const setStatus = (s) => showStatus(status, s);
 
   function renderResult() {
     const a = state.answer;

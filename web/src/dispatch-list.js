@@ -14,6 +14,7 @@ import {
   describe,
   esc,
   localTime,
+  showStatus,
   statusBadge,
   statusLabel,
 } from "./dispatch-format.js";
@@ -99,10 +100,7 @@ export function initList({ onPick, onFilters, grids }) {
   }
 
   function render() {
-    const s = state.status;
-    els.status.hidden = !s;
-    els.status.className = `dispatch-status${s ? ` ${s.kind}` : ""}`;
-    els.status.textContent = s ? (s.key ? t(s.key, s.params) : s.text) : "";
+    showStatus(els.status, state.status);
     const page = state.page;
     els.rows.innerHTML = page ? page.items.map((item) => rowHtml(item, state.selected)).join("") : "";
     els.range.textContent = page && page.items.length

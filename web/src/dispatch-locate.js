@@ -7,7 +7,7 @@
 
 import { lang, onLangChange, t } from "./i18n.js";
 import { findPlaces, locate } from "./dispatch-api.js";
-import { crsLabel, describe, esc, label, metres } from "./dispatch-format.js";
+import { crsLabel, describe, esc, label, metres, showStatus } from "./dispatch-format.js";
 
 const LEVELS = ["subdistrict", "community", "general", "micro"];
 const NUMBER = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)`;
@@ -121,12 +121,7 @@ export function initLocate({ onLocated, onFailed, allowed }) {
   // status: {key, params, kind} or {text, kind} (an API message is shown as the API wrote it).
   const state = { answer: null, origin: null, status: null, places: [], ticket: 0, placeTicket: 0 };
 
-  const renderStatus = () => {
-    const s = state.status;
-    els.status.hidden = !s;
-    els.status.className = `dispatch-status${s ? ` ${s.kind}` : ""}`;
-    els.status.textContent = s ? (s.key ? t(s.key, s.params) : s.text) : "";
-  };
+  const renderStatus = () => showStatus(els.status, state.status);
   const renderPanel = () => {
     els.panel.hidden = !state.answer;
     const place = state.origin?.place;

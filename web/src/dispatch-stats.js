@@ -4,7 +4,7 @@
 // only formats them.
 
 import { incidentStats } from "./dispatch-api.js";
-import { categoryPathOf, describe, esc } from "./dispatch-format.js";
+import { categoryPathOf, describe, esc, showStatus } from "./dispatch-format.js";
 import { onLangChange, t } from "./i18n.js";
 import { saveFile } from "./ui.js";
 
@@ -37,11 +37,7 @@ export function initStats({ form, table, status, exportButton }) {
   const state = { body: null, asked: null, ticket: 0, loads: 0 };
   const by = form.elements.namedItem("by");
 
-  const setStatus = (s) => {
-    status.hidden = !s;
-    status.className = `dispatch-status${s ? ` ${s.kind || ""}` : ""}`;
-    status.textContent = s ? s.text : "";
-  };
+  const setStatus = (s) => showStatus(status, s);
 
   function fillGroupings() {
     const keep = by.value || "community";
