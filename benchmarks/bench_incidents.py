@@ -28,14 +28,11 @@ import shapely
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from benchmarks.bench_load import ensure_city, machine
+from benchmarks.bench_load import city_database, ensure_city, machine
 from gisgrid.config import Settings
 from gisgrid.crs import wgs84_to_gcj02
-from gisgrid.db import migrate
 from gisgrid.db.cluster import LocalCluster
-from gisgrid.db.engine import ensure_database, make_engine
 from gisgrid.incidents import bulk_import
-from gisgrid.io.bulk import bulk_load
 
 ROOT = Path(__file__).resolve().parent
 DB = "gisgrid_bench_incidents"
@@ -85,19 +82,6 @@ HOW_TO_READ = [
     "  foreign-key checks per row. Points outside every micro-grid become error rows with the nearest grid.",
     "",
 ]
-
-
-def prepare_database(settings: Settings, city: Path) -> Engine:
-    """Create and bulk-load the benchmark database unless it already holds the city set."""
-    url = settings.db.url(dbname=DB)
-    ensure_database(url)
-    engine = make_engine(url, pool_size=2)
-    migrate.upgrade(engine)
-    with engine.connect() as conn:
-        micro = conn.execute(text("SELECT count(*) FROM grid_unit WHERE level = 'micro'")).scalar_one()
-    if micro < 100_000:
-        bulk_load(engine, folder=city)
-    return engine
 
 
 def read_micro(city: Path) -> gpd.GeoDataFrame:
@@ -322,7 +306,7 @@ def main() -> None:
         LocalCluster(root=settings.db.db_cluster_dir, port=settings.db.db_port).up()
     m: dict[str, Any] = {"load": os.getloadavg()}
     ensure_city(args.city, 170)
-    engine = prepare_database(settings, args.city)
+    engine = city_database(settings, DB, args.city, pool_size=2)
     with engine.connect() as conn:
         m["micro"] = conn.execute(text("SELECT count(*) FROM grid_unit WHERE level = 'micro'")).scalar_one()
         m["compounds"] = conn.execute(text("SELECT count(*) FROM compound")).scalar_one()

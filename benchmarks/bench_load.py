@@ -17,7 +17,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gisgrid.config import Settings
@@ -54,6 +54,20 @@ def ensure_city(out: Path, subdistricts: int) -> float | None:
     start = time.perf_counter()
     generate(seed=7, scale="city", out_dir=out, subdistricts=subdistricts)
     return time.perf_counter() - start
+
+
+def city_database(settings: Settings, dbname: str, city: Path, *, pool_size: int = 1) -> Engine:
+    """An engine on benchmark database `dbname`: created, migrated and bulk-loaded with the city set at `city`
+    unless it already holds it."""
+    url = settings.db.url(dbname=dbname)
+    ensure_database(url)
+    engine = make_engine(url, pool_size=pool_size)
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        micro = conn.execute(text("SELECT count(*) FROM grid_unit WHERE level = 'micro'")).scalar_one()
+    if micro < 100_000:
+        bulk_load(engine, folder=city)
+    return engine
 
 
 def main() -> None:

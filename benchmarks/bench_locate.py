@@ -26,14 +26,12 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from benchmarks.bench_load import ensure_city, machine
+from benchmarks.bench_load import city_database, ensure_city, machine
 from gisgrid import crs
 from gisgrid.auth import accounts
 from gisgrid.config import Settings
-from gisgrid.db import migrate
 from gisgrid.db.cluster import LocalCluster
-from gisgrid.db.engine import ensure_database, make_engine
-from gisgrid.io.bulk import bulk_load
+from gisgrid.db.engine import make_engine
 
 ROOT = Path(__file__).resolve().parent
 DB = "gisgrid_bench_locate"
@@ -48,19 +46,6 @@ request = function()
                     {["Authorization"] = "Bearer " .. token})
 end
 """
-
-
-def prepare_database(settings: Settings, city: Path) -> None:
-    """Create and bulk-load the benchmark database unless it already holds the city set."""
-    url = settings.db.url(dbname=DB)
-    ensure_database(url)
-    engine = make_engine(url, pool_size=1)
-    migrate.upgrade(engine)
-    with engine.connect() as conn:
-        micro = conn.execute(text("SELECT count(*) FROM grid_unit WHERE level = 'micro'")).scalar_one()
-    if micro < 100_000:
-        bulk_load(engine, folder=city)
-    engine.dispose()
 
 
 def points_and_token(
@@ -155,7 +140,7 @@ def main() -> None:
     if not settings.db.database_url:
         LocalCluster(root=settings.db.db_cluster_dir, port=settings.db.db_port).up()
     ensure_city(args.city, 170)
-    prepare_database(settings, args.city)
+    city_database(settings, DB, args.city).dispose()
     tmp = Path(tempfile.mkdtemp(prefix="bench-locate-"))
     secret = tmp / "secret_key"
     points, token, micro = points_and_token(settings, secret, args.points)
