@@ -12,9 +12,9 @@ import pyproj
 
 from gisgrid.crs import to_wgs84_arrays
 from gisgrid.incidents.bulk_read import Table
-from gisgrid.incidents.checks import CHANNELS, CLOCK_SKEW, EARLIEST_YEAR, LATEST_YEAR
+from gisgrid.incidents.checks import CHANNELS, CLOCK_SKEW
 from gisgrid.io.source_crs import SourceCRS
-from gisgrid.times import LOCAL_TZ
+from gisgrid.times import EARLIEST_YEAR, LATEST_YEAR, LOCAL_TZ
 
 MAX_LEN = {"ext_id": 64, "title": 200, "description": 4000, "address": 300}
 TITLE_FROM_DESCRIPTION = 40

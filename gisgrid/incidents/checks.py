@@ -9,9 +9,7 @@ from sqlalchemy.orm import Session
 
 from gisgrid.db.models import Incident, IncidentCategory
 from gisgrid.errors import Conflict, InvalidInput
-from gisgrid.times import EARLIEST_YEAR, LATEST_YEAR, aware
-
-__all__ = ["EARLIEST_YEAR", "LATEST_YEAR", "aware"]  # kept here for the incident modules that import them
+from gisgrid.times import aware
 
 CHANNELS = ("patrol", "resident", "hotline", "river_patrol", "dispatcher", "map")
 # The channel an incident has when none is given: what the reporting role usually is.

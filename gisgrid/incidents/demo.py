@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from gisgrid.db.models import Incident
@@ -97,5 +97,5 @@ def seed(
 
 def ensure(session: Session, *, now: datetime) -> int | None:
     """Seed the demo incidents unless some are there already; the number created, or None when skipped."""
-    exists = session.query(Incident.id).filter(Incident.ext_id.like(EXT_PREFIX + "%")).first()
-    return None if exists else seed(session, now=now)
+    exists = session.scalar(select(Incident.id).where(Incident.ext_id.like(EXT_PREFIX + "%")).limit(1))
+    return None if exists is not None else seed(session, now=now)

@@ -14,7 +14,7 @@ from gisgrid.auth.policy import Principal
 from gisgrid.db.models import Compound, GridUnit, Incident, IncidentCategory, IncidentEvent
 from gisgrid.errors import InvalidInput, NotFound
 from gisgrid.incidents import deadlines, visibility, workflow
-from gisgrid.incidents.checks import aware
+from gisgrid.times import aware
 
 OVERDUE_FILTERS = ("yes", "no", "yellow")
 

@@ -19,8 +19,7 @@ from gisgrid.auth.policy import Principal
 from gisgrid.db.models import GridUnit, Incident, IncidentCategory, IncidentEvent
 from gisgrid.errors import InvalidInput
 from gisgrid.incidents import deadlines, visibility, workflow
-from gisgrid.incidents.checks import aware
-from gisgrid.times import LOCAL_TZ
+from gisgrid.times import LOCAL_TZ, aware
 
 GROUPS: dict[str, Any] = {
     "community": Incident.community_code,
