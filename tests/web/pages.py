@@ -34,9 +34,10 @@ AIM = """([lat, lon]) => {
   return {x, y, layer: el && el.getAttribute('data-layer')};
 }"""
 
-# Resolve once the map centre has not moved for 10 animation frames (a pan or zoom animation has ended).
-SETTLE = """() => new Promise((resolve) => {
-  const map = window.gisgrid.map;
+# Resolve once the map centre has not moved for 10 animation frames (a pan or zoom animation has ended). The
+# argument names the page's global holding the map: gisgrid (the map page), gisgridDispatch (dispatch page).
+SETTLE = """(name = "gisgrid") => new Promise((resolve) => {
+  const map = window[name].map;
   let last = null, still = 0;
   const tick = () => {
     const c = map.getCenter(), key = `${c.lat},${c.lng},${map.getZoom()}`;

@@ -26,7 +26,7 @@ from gisgrid.crs import wgs84_to_gcj02
 from gisgrid.db.engine import session_scope
 from gisgrid.incidents import demo, intake
 from tests.web.conftest import BrowserLog
-from tests.web.pages import assert_clean, clear_expected_errors, log_in, log_out
+from tests.web.pages import SETTLE, assert_clean, clear_expected_errors, log_in, log_out
 
 pytestmark = pytest.mark.browser
 
@@ -482,18 +482,6 @@ def test_the_workspace_follows_the_incident_permissions(
     assert_clean(browser_log, live_url)
 
 
-# Resolve once the map has not moved for 10 animation frames (a zoom animation has ended).
-SETTLE = """() => new Promise((resolve) => {
-  const map = window.gisgridDispatch.map;
-  let last = null, still = 0;
-  const tick = () => {
-    const c = map.getCenter(), key = `${c.lat},${c.lng},${map.getZoom()}`;
-    still = key === last ? still + 1 : 0;
-    last = key;
-    if (still >= 10) resolve(); else requestAnimationFrame(tick);
-  };
-  requestAnimationFrame(tick);
-})"""
 CLUSTER_COUNTS = """() => ({
   clusters: [...document.querySelectorAll('.incident-cluster')].map((e) => Number(e.dataset.count)),
   dots: document.querySelectorAll('.incident-dot[data-id]').length,
@@ -518,7 +506,7 @@ def test_many_incidents_are_clustered_on_the_map_and_filtered(
     # A cluster zooms in on its incidents.
     page.locator(".incident-cluster").first.click()
     page.wait_for_function("(z) => window.gisgridDispatch.map.getZoom() > z", arg=counts["zoom"])
-    page.evaluate(SETTLE)
+    page.evaluate(SETTLE, "gisgridDispatch")
     # Close up every incident has its own dot.
     page.evaluate("() => { window.gisgridDispatch.map.setZoom(19, {animate: false}); }")
     counts = page.evaluate(CLUSTER_COUNTS)
@@ -801,7 +789,7 @@ def test_an_incident_is_moved_by_clicking_its_right_place_on_the_map(
         "([lat, lon]) => window.gisgridDispatch.map.setView([lat, lon], 19, {animate: false})",
         [where.by, where.bx],
     )
-    page.evaluate(SETTLE)
+    page.evaluate(SETTLE, "gisgridDispatch")
     x, y = page.evaluate(
         "([lat, lon]) => { const p = window.gisgridDispatch.map.latLngToContainerPoint([lat, lon]);"
         " return [p.x, p.y]; }",
