@@ -36,7 +36,7 @@ AIM = """([lat, lon]) => {
 
 # Resolve once the map centre has not moved for 10 animation frames (a pan or zoom animation has ended). The
 # argument names the page's global holding the map: gisgrid (the map page), gisgridDispatch (dispatch page).
-SETTLE = """(name = "gisgrid") => new Promise((resolve) => {
+SETTLE = """(name) => new Promise((resolve) => {
   const map = window[name].map;
   let last = null, still = 0;
   const tick = () => {
@@ -105,7 +105,7 @@ def click_grid(page: Page, grids: list[Any]) -> tuple[Any, Locator]:
             section = page.locator(".leaflet-popup-content .popup-section[data-layer='micro_grids']")
             expect(section).to_contain_text(grid.code)
             # The popup pans the map into view: a click on its buttons mid-pan could land on the map instead.
-            page.evaluate(SETTLE)
+            page.evaluate(SETTLE, "gisgrid")
             return grid, section
     raise AssertionError("every candidate micro-grid is covered by a marker or line at its point on surface")
 
