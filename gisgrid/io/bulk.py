@@ -7,11 +7,9 @@ that first empties every layer (the same all-or-nothing contract as `load_datase
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,12 @@ from sqlalchemy.orm import Session
 
 from gisgrid.coverage.access import build_site_access
 from gisgrid.crs import projector
+from gisgrid.db.copy import copy_rows
 from gisgrid.errors import InvalidInput
 from gisgrid.io.spec import LayerSpec
 from gisgrid.layers.registry import REGISTRY
 
 Progress = Callable[[str, int, int], None]
-NULL = "\\N"
 NODE_DIGITS = 7
 # Tables that hang on the layers and go with them: derived access data and incidents (a bulk load is for an
 # empty incident table, checked first).
@@ -120,21 +118,6 @@ def _array_literal(value: Any) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-def _copy(conn: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """COPY rows (None = NULL) into table; return the count."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    count = 0
-    for row in rows:
-        writer.writerow([NULL if v is None else v for v in row])
-        count += 1
-    buf.seek(0)
-    cols = ", ".join(columns)
-    with conn.connection.dbapi_connection.cursor() as cur:
-        cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buf)
-    return count
-
-
 def _col(df: pd.DataFrame, name: str) -> list[Any]:
     if name not in df.columns:
         return [None] * len(df)
@@ -182,7 +165,7 @@ def _load_features(conn: Any, folder: Path, spec: LayerSpec, keys: Keys, valid_f
         columns.append(("valid_from", [valid_from] * len(df)))
     columns.append(("geom", _ewkb(geoms, multi=spec.geometry == "MultiPolygon")))
     names = [c for c, _ in columns]
-    n = _copy(conn, spec.table, names, zip(*(v for _, v in columns), strict=True))
+    n = copy_rows(conn, spec.table, names, zip(*(v for _, v in columns), strict=True))
     keys[spec.name] = dict(zip(_col(df, spec.key), ids.tolist(), strict=True))
     return {spec.name: n}
 
@@ -198,7 +181,7 @@ def _load_walk(conn: Any, folder: Path) -> dict[str, int]:
     keys = np.round(ends, NODE_DIGITS)
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    nodes = _copy(
+    nodes = copy_rows(
         conn,
         "walk_node",
         ("id", "geom"),
@@ -216,14 +199,14 @@ def _load_walk(conn: Any, folder: Path) -> dict[str, int]:
         _ewkb(geoms),
         strict=True,
     )
-    e = _copy(conn, "walk_edge", ("ext_id", "source", "target", "kind", "name", "length_m", "geom"), rows)
+    e = copy_rows(conn, "walk_edge", ("ext_id", "source", "target", "kind", "name", "length_m", "geom"), rows)
     return {"walk_nodes": nodes, "walk_edges": e}
 
 
 def _load_workers(conn: Any, folder: Path) -> dict[str, int]:
     df = pd.read_csv(folder / "workers.csv", dtype=str, keep_default_na=False)
     ids = _ids(len(df))
-    n = _copy(
+    n = copy_rows(
         conn,
         "worker",
         ("id", "ext_id", "name", "role", "title", "phone"),
@@ -234,7 +217,7 @@ def _load_workers(conn: Any, folder: Path) -> dict[str, int]:
         for wid, codes in zip(ids.tolist(), df["grid_codes"], strict=True)
         for code in dict.fromkeys(c for c in codes.split(";") if c)
     )
-    g = _copy(conn, "worker_grid", ("worker_id", "grid_code"), links)
+    g = copy_rows(conn, "worker_grid", ("worker_id", "grid_code"), links)
     return {"workers": n, "worker_grids": g}
 
 
