@@ -130,3 +130,10 @@ def test_a_new_layer_is_one_registry_entry(
         assert loaded == {"test_wells": 5} and set(keys["test_wells"]) == {f"W{i}" for i in range(5)}
         assert "test_well" in bulk._truncated()
     assert "test_wells" not in REGISTRY.datasets and "test_wells" not in REGISTRY.map_layers
+
+
+def test_the_demo_generator_writes_registered_layers() -> None:
+    from gisgrid.demo.subdistrict import LAYERS
+
+    assert set(LAYERS) <= set(REGISTRY.datasets)
+    assert {d.name for d in REGISTRY.datasets.values() if d.geometry} == set(LAYERS)
