@@ -19,5 +19,5 @@ class DatasetLoad(Base):
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     files_hash: Mapped[str] = mapped_column(String(64))
-    counts: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict)
+    counts: Mapped[dict[str, int]] = mapped_column(JSONB, default=dict, server_default="{}")
     loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
