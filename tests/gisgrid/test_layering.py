@@ -47,3 +47,16 @@ def test_the_domain_imports_no_web_or_cli_framework() -> None:
     assert len(result["modules"]) > 50, result["modules"]  # the walk really imported the domain
     culprits = {top: f"first seen after importing {name}" for top, name in result["found"].items()}
     assert culprits == {}, culprits
+
+
+def test_the_command_line_loads_the_http_layer_only_to_serve() -> None:
+    """`gisgrid` starts without FastAPI or uvicorn: only `gisgrid serve` imports them, inside the command."""
+    script = (
+        "import json, sys, gisgrid.cli; "
+        f"print(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}} & {set(FORBIDDEN) - {'typer'}!r})))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == []
