@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -20,6 +21,7 @@ import pandas as pd
 
 from gisgrid.errors import InvalidInput
 from gisgrid.files.geojson import crs_member, read_collection
+from gisgrid.files.limits import check_unpacked_size, limits, too_many
 from gisgrid.files.text import detect_encoding
 
 FIELDS = ("ext_id", "category", "title", "description", "lon", "lat", "reported_at", "address", "channel")
@@ -70,6 +72,7 @@ def read_table(path: Path, *, fmt: str | None = None) -> Table:
     if not path.is_file():
         raise InvalidInput(f"文件不存在 File not found: {path}", field="file", value=str(path))
     name = detect(path, fmt)
+    check_unpacked_size(path)
     if name == "geojson":
         table = _read_geojson(path)
     else:
@@ -78,6 +81,12 @@ def read_table(path: Path, *, fmt: str | None = None) -> Table:
     if table.raw.empty:
         raise InvalidInput(f"{path.name} 没有数据行 holds no rows.", field="file", value=path.name)
     return table
+
+
+def _check_rows(path: Path, count: int) -> None:
+    cap = limits().import_max_rows
+    if count > cap:
+        raise too_many(path, "reading stopped there", cap, what="rows", setting="GISGRID_IMPORT_MAX_ROWS")
 
 
 def _normal(header: Any) -> str:
@@ -122,6 +131,8 @@ def _read_csv(path: Path) -> pd.DataFrame:
             keep_default_na=False,
             skip_blank_lines=False,
             quoting=csv.QUOTE_MINIMAL,
+            nrows=limits().import_max_rows
+            + 1,  # one row past the limit refuses the file; the rest is not read
         )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise InvalidInput(
@@ -130,6 +141,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             value=path.name,
             expected=ACCEPTED,
         ) from exc
+    _check_rows(path, len(raw))  # before blank rows are dropped: reading stopped at the limit
     raw.index = pd.RangeIndex(2, len(raw) + 2, name="row")  # Excel's numbering: the header is row 1
     return _drop_blank(raw)
 
@@ -170,7 +182,9 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         rows = book.worksheets[0].iter_rows(values_only=True)
         numbered = ((i, [_cell(v) for v in r]) for i, r in enumerate(rows, start=1))
         header = next((r for _, r in numbered if any(c.strip() for c in r)), [])
-        body = list(numbered)
+        # Streamed: one row past the limit refuses the file (a workbook of a million rows is a few MB zipped).
+        body = list(itertools.islice(numbered, limits().import_max_rows + 1))
+        _check_rows(path, len(body))  # before blank rows are dropped: reading stopped at the limit
     finally:
         book.close()
     width = max([len(header)] + [len(r) for _, r in body])
@@ -182,6 +196,7 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
 
 def _read_geojson(path: Path) -> Table:
     doc, features = read_collection(path, expected=ACCEPTED)
+    _check_rows(path, len(features))
     if not features:
         raise InvalidInput(f"{path.name} 没有数据行 holds no features.", field="file", value=path.name)
     props, problems = [], {}
