@@ -76,7 +76,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
-        app.state.engine = engine or make_engine(settings.db.url(), pool_size=settings.db.async_pool_size)
+        app.state.engine = engine or make_engine(settings.db.url(), pool_size=settings.db.db_pool_size)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         pool = PoolDB(
             app.state.engine.url.render_as_string(hide_password=False), size=settings.db.async_pool_size
