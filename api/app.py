@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Response
 from sqlalchemy import Engine
@@ -11,10 +12,11 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.deps import CSRF_COOKIE, SESSION_COOKIE
+from api.deps import CSRF_COOKIE, SECURITY_SCHEMES, SESSION_COOKIE, security_for
 from api.routers import (
     admin,
     auth,
+    docs,
     grids,
     health,
     incident_import,
@@ -37,6 +39,10 @@ DESCRIPTION = """
 
 All coordinates in and out are WGS 84 (EPSG:4326) lon/lat unless a parameter says otherwise.
 Errors share one shape: `{"error": {"code", "message", "field", "value", "expected"}}`.
+
+Log in with a bearer token (**Authorize**) or by trying `POST /api/auth/login` on this page: the browser then
+sends the session cookie, and the page adds the CSRF header to writes. `x-permission` and `x-roles` on each
+operation say who may call it.
 """
 
 
@@ -69,6 +75,24 @@ class DeadSessionMiddleware:
         await self.app(scope, receive, send_wrapper)
 
 
+def _with_security(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """app.openapi with the security schemes declared, and the CSRF header added to the session-cookie
+    alternative of every write (api.deps.policy writes `security` per route, without knowing its method)."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = default()
+            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            for operations in schema["paths"].values():
+                for method, operation in operations.items():
+                    if "security" in operation:
+                        operation["security"] = security_for(method, operation["security"])
+        return app.openapi_schema  # type: ignore[return-value]
+
+    return openapi
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the app for `settings`; tests may hand in their own engine."""
     settings = settings or Settings()
@@ -92,6 +116,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Our own /docs and /redoc (api/routers/docs.py): FastAPI's load Swagger UI and ReDoc from a CDN.
+        docs_url=None,
+        redoc_url=None,
         responses={
             422: {
                 "description": "Bad input",
@@ -104,6 +131,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.secret = load_secret(settings.auth.secret_key_file)
     errors.install(app)
+    app.openapi = _with_security(app)  # type: ignore[method-assign]
+    app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(search.router)

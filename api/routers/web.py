@@ -17,6 +17,9 @@ WEB = PROJECT_ROOT / "web"
 VENDOR = {
     "leaflet": WEB / "node_modules" / "leaflet" / "dist",
     "geoman": WEB / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist",
+    # The API documentation pages (/docs, /redoc; api/routers/docs.py).
+    "swagger-ui": WEB / "node_modules" / "swagger-ui-dist",
+    "redoc": WEB / "node_modules" / "redoc" / "bundles",
 }
 
 router = APIRouter(tags=["web"])
