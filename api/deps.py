@@ -162,8 +162,8 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 }
 # `security` of an operation: alternatives, any one will do. A public route answers anonymous callers too
 # (`{}`), but says more to a logged-in one (household figures, phone numbers).
-LOGGED_IN = [{"bearer": []}, {"session": []}]
-PUBLIC = [{}, *LOGGED_IN]
+LOGGED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+PUBLIC: list[dict[str, list[str]]] = [{}, *LOGGED_IN]
 
 
 def security_for(method: str, requirement: list[dict[str, list[str]]]) -> list[dict[str, list[str]]]:
