@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import SessionDep, SettingsDep, policy
+from api.schemas.layers import MapConfig
 from gisgrid import layers as layer_service
 from gisgrid.config import PROJECT_ROOT, Settings
 
@@ -36,6 +37,7 @@ def index() -> FileResponse:
     summary="地图配置 Map configuration",
     description="What the map page needs at start: the optional online tile layer (empty = offline base map), "
     "the default language, the extent of the data and the layers with their feature counts.",
+    response_model=MapConfig,
     **policy("public"),
 )
 def map_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
