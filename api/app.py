@@ -75,19 +75,45 @@ class DeadSessionMiddleware:
         await self.app(scope, receive, send_wrapper)
 
 
-def _with_security(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """app.openapi with the security schemes declared, and the CSRF header added to the session-cookie
-    alternative of every write (api.deps.policy writes `security` per route, without knowing its method)."""
+ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+LOGGED_IN_ERRORS = {
+    "401": "未登录 not logged in, or the session or token expired",
+    "403": "无权限 the caller's role or scope does not allow it (or a cookie write without the CSRF header)",
+}
+
+
+def _document_operation(method: str, operation: dict[str, Any]) -> None:
+    """The CSRF header on cookie writes, 401/403 where a log-in is needed, and the one error shape on every
+    error answer (FastAPI would document its own validation shape, which this app never sends)."""
+    security = operation.get("security")
+    if security is not None:
+        operation["security"] = security_for(method, security)
+    responses = operation.setdefault("responses", {})
+    if security is not None and {} not in security:
+        for code, text in LOGGED_IN_ERRORS.items():
+            responses.setdefault(code, {"description": text})
+    responses.setdefault("500", {"description": "服务器内部错误 internal error (logged)"})
+    for code, response in responses.items():
+        if code[0] in "45":
+            response["content"] = ERROR_REF
+
+
+def _documented_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """app.openapi with the security schemes and the error shape declared (api.deps.policy writes x-permission
+    and `security` per route without knowing its method; the rest is added here, once per operation)."""
     default = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = default()
-            schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = SECURITY_SCHEMES
+            components.setdefault("schemas", {})["Error"] = errors.ERROR_SCHEMA
+            components["schemas"].pop("HTTPValidationError", None)
+            components["schemas"].pop("ValidationError", None)
             for operations in schema["paths"].values():
                 for method, operation in operations.items():
-                    if "security" in operation:
-                        operation["security"] = security_for(method, operation["security"])
+                    _document_operation(method, operation)
         return app.openapi_schema  # type: ignore[return-value]
 
     return openapi
@@ -120,10 +146,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         docs_url=None,
         redoc_url=None,
         responses={
-            422: {
-                "description": "Bad input",
-                "content": {"application/json": {"schema": errors.ERROR_SCHEMA}},
-            }
+            422: {"description": "输入无效 bad input: the error names the field, value and what is accepted"}
         },
     )
 
@@ -131,7 +154,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = settings
     app.state.secret = load_secret(settings.auth.secret_key_file)
     errors.install(app)
-    app.openapi = _with_security(app)  # type: ignore[method-assign]
+    app.openapi = _documented_openapi(app)  # type: ignore[method-assign]
     app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(layers.router)

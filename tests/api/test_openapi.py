@@ -76,6 +76,19 @@ def test_every_success_answer_has_a_typed_schema(doc: dict[str, Any]) -> None:
     assert problems == []
 
 
+def test_every_error_answer_has_the_one_error_shape(doc: dict[str, Any]) -> None:
+    assert "HTTPValidationError" not in doc["components"]["schemas"]
+    assert doc["components"]["schemas"]["Error"]["properties"]["error"]["required"] == ["code", "message"]
+    for method, path, op in _operations(doc):
+        errors = {code: r for code, r in op["responses"].items() if code[0] in "45"}
+        assert "422" in errors and "500" in errors, f"{method.upper()} {path}"
+        if op["x-permission"] != "public":
+            assert "401" in errors and "403" in errors, f"{method.upper()} {path}"
+        for code, response in errors.items():
+            schema = response["content"]["application/json"]["schema"]
+            assert schema == {"$ref": "#/components/schemas/Error"}, f"{method.upper()} {path} {code}"
+
+
 def test_the_schema_walk_refuses_a_bare_object() -> None:
     assert _untyped({}, {"type": "object"}) is not None
     assert _untyped({}, {"type": "array", "items": {}}) is not None

@@ -68,6 +68,9 @@ def test_redoc_renders_offline(page: Page, browser_log: BrowserLog, live_url: st
     page.goto(live_url.rstrip("/") + "/redoc")
     expect(page.locator("h2", has_text="定位 Locate a point in the grid")).to_be_visible()
     expect(page.locator("h1", has_text="gisgrid")).to_be_visible()
-    # The response schema of /api/locate is documented, not a bare object.
     assert page.locator("[data-section-id^='operation/']").count() >= 30
+    # The answer of /api/locate is documented field by field, not as a bare object.
+    locate = page.locator("[data-section-id='operation/get_locate_api_locate_get']")
+    expect(locate).to_contain_text("nearest_sites")
+    expect(locate).to_contain_text("micro_grid")
     assert_clean(browser_log, live_url)
