@@ -20,6 +20,7 @@ router = APIRouter(prefix="/api", tags=["layers"])
     summary="图层列表 List layers",
     description="Every map layer with titles and feature counts.",
     response_model=list[LayerSummary],
+    response_model_exclude_unset=True,
     **policy("public"),
 )
 def list_layers(session: SessionDep) -> list[dict[str, Any]]:

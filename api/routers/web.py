@@ -38,6 +38,7 @@ def index() -> FileResponse:
     description="What the map page needs at start: the optional online tile layer (empty = offline base map), "
     "the default language, the extent of the data and the layers with their feature counts.",
     response_model=MapConfig,
+    response_model_exclude_unset=True,
     **policy("public"),
 )
 def map_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:

@@ -4,6 +4,7 @@ time (locate, layer pages, the incident map) match their models, and the docs pa
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -157,7 +158,7 @@ def test_answers_documented_but_not_validated_match_their_models(
         client.get(f"/api/locate?lon={lon}&lat={lat}&crs=wgs84", headers=headers).json()
     )
     for who in ({}, headers):
-        for layer in layer_service.LAYERS:
+        for layer in layer_service.REGISTRY.map_layers:
             LayerPage.model_validate(client.get(f"/api/layers/{layer}?limit=50", headers=who).json())
     found = IncidentFeatureCollection.model_validate(
         client.get("/api/incidents.geojson", headers=headers).json()
@@ -174,3 +175,10 @@ def test_answers_keep_keys_the_caller_may_not_see_out(client: TestClient, sessio
         f"/api/grids/{code}", headers={"Authorization": bearer(session, client, "admin")}
     ).json()
     assert isinstance(admin["households"], int)
+
+
+def test_layer_lists_are_the_registrys_word_for_word(client: TestClient, session: Session) -> None:
+    """The response models pass the registry's layer descriptions through unchanged (no key dropped or added)."""
+    expected = json.loads(json.dumps(layer_service.layer_summaries(session)))
+    assert client.get("/api/layers").json() == expected
+    assert client.get("/api/map-config").json()["layers"] == expected
