@@ -10,7 +10,8 @@ import pkgutil
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import BigInteger, String, Text, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 import gisgrid
 from api.app import create_app
@@ -111,6 +112,32 @@ def test_integrity_errors_answer_in_the_error_shape_without_sql(
     if code == "conflict":
         assert error["value"] == "admin"
     assert not any(word in res.text for word in SQL_WORDS), res.text
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _User(_Base):
+    """Just enough of app_user for a write that reaches the database only at commit."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+
+
+def test_a_unique_violation_at_commit_is_409_too(app: FastAPI, client: TestClient) -> None:
+    @app.post("/test/at-commit")
+    def add(session: SessionDep) -> dict[str, str]:
+        # Flushed by the commit after the handler returned (api.deps.get_session), not by the handler.
+        session.add(_User(username="admin", display_name="x", role="admin"))
+        return {"status": "added"}
+
+    res = client.post("/test/at-commit")
+    assert res.status_code == 409, res.text
+    assert res.json()["error"] == {**res.json()["error"], "code": "conflict", "field": "username"}
 
 
 def test_the_sync_pool_follows_gisgrid_db_pool_size(settings: Settings) -> None:
