@@ -4,10 +4,16 @@ operation from local files alone, and Swagger UI can log in and write with the s
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import Engine
 
+from gisgrid.auth import accounts
+from gisgrid.config import Settings
+from gisgrid.db.engine import session_scope
 from tests.conftest import DEMO_PASSWORDS
 from tests.web.conftest import BrowserLog
 from tests.web.pages import assert_clean
@@ -61,6 +67,39 @@ def test_swagger_ui_renders_offline_and_logs_in_with_the_session_cookie(
     assert json.loads(_try(page, _operation(page, "auth", "logout_api_auth_logout_post"))) == {
         "status": "logged out"
     }
+    assert_clean(browser_log, live_url)
+
+
+@pytest.fixture
+def auditor_token(engine: Engine, settings: Settings) -> Iterator[str]:
+    """A one-hour API token of the demo auditor on the live database, revoked afterwards."""
+    secret = accounts.load_secret(settings.auth.secret_key_file)
+    with session_scope(engine) as session:
+        issued = accounts.issue(
+            session,
+            user=accounts.get_user(session, "auditor"),
+            kind="token",
+            secret=secret,
+            ttl=timedelta(hours=1),
+            name="docs test",
+        )
+    yield issued.token
+    with session_scope(engine) as session:
+        accounts.revoke(session, token_hash=accounts.keyed_hash(secret, issued.token))
+
+
+def test_swagger_ui_authorizes_with_a_bearer_token(
+    page: Page, browser_log: BrowserLog, live_url: str, auditor_token: str
+) -> None:
+    page.goto(live_url.rstrip("/") + "/docs")
+    page.locator("button.authorize").first.click()
+    bearer = page.locator(".modal-ux .auth-container").filter(has=page.locator("code", has_text="bearer"))
+    bearer.locator("#auth-bearer-value").fill(auditor_token)
+    bearer.get_by_role("button", name="Apply credentials").click()
+    expect(bearer.locator("h6", has_text="Authorized")).to_be_visible()
+    page.locator(".modal-ux button.close-modal").click()
+    me = json.loads(_try(page, _operation(page, "auth", "me_api_auth_me_get")))
+    assert me["authenticated"] is True and me["username"] == "auditor"
     assert_clean(browser_log, live_url)
 
 
