@@ -74,5 +74,6 @@ def get_layer(
         limit=limit or cap,
         offset=offset,
         private=principal.can("contacts.read"),
+        viewer=principal,
     )
     return JSONResponse(page)
