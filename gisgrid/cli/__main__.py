@@ -2,4 +2,5 @@
 
 from gisgrid.cli import main
 
-main()
+if __name__ == "__main__":  # importing the module (e.g. to list every module) runs nothing
+    main()
