@@ -114,7 +114,12 @@ class AuthSettings(BaseSettings):
         description="secret key, generated on first run (never commit)",
     )
     session_hours: float = Field(default=8.0, description="a web session expires this long after log-in")
-    token_days: int = Field(default=90, description="default lifetime of an API token")
+    token_days: int = Field(default=90, ge=1, description="default lifetime of an API token")
+    token_max_days: int = Field(
+        default=180,
+        ge=1,
+        description="longest lifetime an API token may be given (a longer request is refused)",
+    )
     max_failed_logins: int = Field(default=5, description="failed log-ins in a row before the account locks")
     lockout_minutes: int = Field(default=15, description="how long a locked account stays locked")
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
