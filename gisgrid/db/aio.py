@@ -67,7 +67,9 @@ def _hosts(
     """One host (and port) stays a value; several become asyncpg's lists of hosts and ports."""
     items = [host] if isinstance(host, str) else list(host or ())
     parts = [part for item in items for part in item.split(",")]
-    port_parts = [p for item in ([port] if isinstance(port, str) else list(port or ())) for p in item.split(",")]
+    port_parts = [
+        p for item in ([port] if isinstance(port, str) else list(port or ())) for p in item.split(",")
+    ]
     hosts: list[str] = []
     ports: list[int | None] = []
     for i, part in enumerate(parts):

@@ -314,8 +314,15 @@ class LocalCluster:
             )
         )
 
-    def query(self, sql: str, *, dbname: str = "postgres", timeout: float = 10.0) -> object:
-        """Run one statement as the superuser (autocommit) and return the first column of its first row."""
+    def query(
+        self,
+        sql: str,
+        params: tuple[object, ...] | None = None,
+        *,
+        dbname: str = "postgres",
+        timeout: float = 10.0,
+    ) -> object:
+        """Run one statement (%s parameters) as the superuser, autocommit; the first column of its first row."""
         import psycopg2  # noqa: PLC0415 - only the maintenance paths need a raw connection
 
         conn = psycopg2.connect(
@@ -324,7 +331,7 @@ class LocalCluster:
         try:
             conn.autocommit = True
             with conn.cursor() as cur:
-                cur.execute(sql)
+                cur.execute(sql, params)
                 row = cur.fetchone() if cur.description else None
                 return row[0] if row else None
         finally:

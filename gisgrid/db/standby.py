@@ -80,19 +80,20 @@ class Standby:
         self.standby.up(timeout=timeout)
         self._wait(
             lambda: self.primary.query(
-                f"SELECT count(*) FROM pg_stat_replication WHERE application_name = '{NAME}' "
-                "AND state = 'streaming'"
+                "SELECT count(*) FROM pg_stat_replication WHERE application_name = %s AND state = 'streaming'",
+                (NAME,),
             ),
             what="the standby to stream from the primary",
             timeout=timeout,
         )
         if sync:
-            self.primary.query(f"ALTER SYSTEM SET synchronous_standby_names = '{SYNC_NAMES}'")
+            self.primary.query("ALTER SYSTEM SET synchronous_standby_names = %s", (SYNC_NAMES,))
             self.primary.query("SELECT pg_reload_conf()")
             self._wait(
                 lambda: self.primary.query(
-                    f"SELECT count(*) FROM pg_stat_replication WHERE application_name = '{NAME}' "
-                    "AND sync_state IN ('sync', 'quorum')"
+                    "SELECT count(*) FROM pg_stat_replication WHERE application_name = %s "
+                    "AND sync_state IN ('sync', 'quorum')",
+                    (NAME,),
                 ),
                 what="the standby to become synchronous",
                 timeout=timeout,
@@ -105,7 +106,8 @@ class Standby:
         # A slot left by a removed standby would make pg_basebackup -C fail; an active one is a live standby.
         self.primary.query(
             "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-            f"WHERE slot_name = '{NAME}' AND NOT active"
+            "WHERE slot_name = %s AND NOT active",
+            (NAME,),
         )
         self.standby.root.mkdir(parents=True, exist_ok=True)
         partial = self.standby.root / "data.partial"
@@ -134,7 +136,8 @@ class Standby:
                 self.standby.down()
                 self.primary.query(
                     "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
-                    f"WHERE slot_name = '{NAME}'"
+                    "WHERE slot_name = %s",
+                    (NAME,),
                 )
         stopped = self.standby.down()
         if remove:
@@ -156,7 +159,15 @@ class Standby:
             # A planned switchover: a fast shutdown sends every WAL record to the standby before it ends.
             self.primary.down()
         self.standby.run(
-            [find_binaries().tool("pg_ctl"), "-D", str(self.standby.data), "-w", "-t", str(int(timeout)), "promote"]
+            [
+                find_binaries().tool("pg_ctl"),
+                "-D",
+                str(self.standby.data),
+                "-w",
+                "-t",
+                str(int(timeout)),
+                "promote",
+            ]
         )
         self._wait(
             lambda: self.standby.query("SELECT NOT pg_is_in_recovery()"),
@@ -192,12 +203,14 @@ class Standby:
             info["replication"] = self.primary.query(
                 "SELECT coalesce(json_agg(json_build_object('state', state, 'sync_state', sync_state, "
                 "'replay_lag_bytes', pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn))), '[]') "
-                f"FROM pg_stat_replication WHERE application_name = '{NAME}'"
+                "FROM pg_stat_replication WHERE application_name = %s",
+                (NAME,),
             )
             info["slot"] = self.primary.query(
                 "SELECT json_build_object('active', active, 'retained_bytes', "
                 "pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)) "
-                f"FROM pg_replication_slots WHERE slot_name = '{NAME}'"
+                "FROM pg_replication_slots WHERE slot_name = %s",
+                (NAME,),
             )
         return info
 
@@ -212,4 +225,3 @@ class Standby:
                 pass
             time.sleep(0.2)
         raise ClusterError(f"Gave up waiting for {what} after {timeout:.0f} s.")
-

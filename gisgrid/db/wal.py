@@ -229,8 +229,18 @@ def restore(
             cluster.query(f"ALTER SYSTEM RESET {name}")
         cluster.query("SELECT pg_reload_conf()")
         timeline = int(str(cluster.query("SELECT timeline_id FROM pg_control_checkpoint()")))
-    except BaseException:
+    except BaseException as exc:
         _put_back(cluster, old if had_old else None, stamp)
+        if isinstance(exc, ClusterError) and "before configured recovery target" in _log_text(cluster):
+            raise ClusterError(
+                "还原目标之后没有已归档的事务 No archived transaction was committed after "
+                f"{to_time.isoformat(sep=' ') if to_time else 'the target'}, so the restore cannot tell it reached "
+                "that time; nothing was changed (the previous data folder is back).",
+                field="to_time",
+                value=to_time.isoformat(sep=" ") if to_time else None,
+                expected="--latest, or an earlier time",
+                details={"log": str(cluster.log)},
+            ) from exc
         raise
     return RestoreResult(
         base_backup=chosen.folder,
@@ -297,6 +307,13 @@ def _wait_promoted(cluster: LocalCluster, *, timeout: float) -> None:
     )
 
 
+def _log_text(cluster: LocalCluster) -> str:
+    try:
+        return cluster.log.read_text(errors="replace")[-4000:]
+    except OSError:
+        return ""
+
+
 def _put_back(cluster: LocalCluster, old: Path | None, stamp: str) -> None:
     try:
         cluster.down()
@@ -309,3 +326,4 @@ def _put_back(cluster: LocalCluster, old: Path | None, stamp: str) -> None:
         cluster.data.rename(failed)
     if old is not None:
         old.rename(cluster.data)
+        cluster.up()  # the cluster ran before the restore

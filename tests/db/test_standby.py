@@ -136,7 +136,7 @@ def test_standby_down_releases_the_synchronous_wait(pair: Standby) -> None:
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not pair.primary.query(
-            f"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid} AND wait_event = 'SyncRep'"
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = %s AND wait_event = 'SyncRep'", (pid,)
         ):
             time.sleep(0.1)
         assert waiter.is_alive()  # waiting for the standby
