@@ -22,14 +22,18 @@ REQUIRED_EXTENSIONS = ("postgis", "pgrouting")
 ARCHIVE_CONF = "gisgrid-archive.conf"
 # Written into the old primary's folder by `gisgrid db standby promote`: starting it again would split the brain.
 FAILED_OVER = "FAILED_OVER"
+# In the WAL archive: written by the first base backup; before it, completed segments are not kept.
+ARCHIVE_STARTED = "ARCHIVE_STARTED"
 # Bounds the WAL a replication slot may hold back when its standby is gone (the primary's disk comes first).
 MAX_SLOT_WAL_KEEP = "4GB"
 ARCHIVE_SCRIPT = """#!/bin/sh
 # gisgrid: archive one completed WAL segment (archive_command). Copy to a temporary name, flush, then link
 # it under its real name: `ln` refuses an existing name, so a file already archived is never overwritten;
 # the same content again (a retry after a crash) counts as archived, different content is an error.
+# Until the first base backup (which writes $dir/ARCHIVE_STARTED) no restore could use a segment: not kept.
 set -u
 src="$1"; name="$2"; dir="$3"
+[ -e "$dir/ARCHIVE_STARTED" ] || exit 0
 dest="$dir/$name"
 tmp="$dir/.$name.$$.tmp"
 cp "$src" "$tmp" && sync "$tmp" || { rm -f "$tmp"; exit 1; }

@@ -2,7 +2,8 @@
 
 The cluster archives every completed WAL segment into its archive folder (`LocalCluster.archive_conf`:
 archive_mode=on, an archive_command that copies to a temporary name and links it under its real name, never
-overwriting a different file, archive_timeout). `base_backup` takes a physical copy with pg_basebackup (tar,
+overwriting a different file, archive_timeout; segments are kept from the first base backup on, as no restore
+could use older ones). `base_backup` takes a physical copy with pg_basebackup (tar,
 gzip, the WAL it needs included). `restore` rebuilds the data folder from the newest base backup taken before
 the target time plus the archived WAL, keeping the old data folder aside until the restored server is up and
 promoted.
@@ -24,7 +25,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gisgrid.db.cluster import LocalCluster, find_binaries
+from gisgrid.db.cluster import ARCHIVE_STARTED, LocalCluster, find_binaries
 from gisgrid.errors import ClusterError, InvalidInput
 
 INFO = "gisgrid-base-backup.json"
@@ -85,6 +86,8 @@ def base_backup(cluster: LocalCluster, *, folder: Path, keep: int = 3, timeout: 
         raise ClusterError(
             "The cluster is not running, so no base backup can be taken.", expected="`gisgrid db up`"
         )
+    # From now on every completed segment is kept (the backup streams the ones it needs itself).
+    (archive / ARCHIVE_STARTED).touch()
     started = datetime.now(UTC)
     target = folder / started.strftime("base-%Y%m%dT%H%M%S%fZ")
     partial = target.with_name(target.name + ".partial")
