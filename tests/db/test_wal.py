@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from gisgrid.db import ops_cli, wal
+from gisgrid.cli import ops as ops_cli
+from gisgrid.db import wal
 from gisgrid.db.cluster import ARCHIVE_CONF, LocalCluster
 from gisgrid.errors import ClusterError, InvalidInput
 
