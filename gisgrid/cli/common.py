@@ -42,8 +42,8 @@ def print_json(data: Any) -> None:
 
 
 def cluster(settings: Settings) -> LocalCluster:
-    """The project's own PostGIS cluster under var/."""
-    return LocalCluster(root=settings.db.db_cluster_dir, port=settings.db.db_port)
+    """The project's own PostGIS cluster under var/ (with its WAL archive)."""
+    return LocalCluster.from_settings(settings.db)
 
 
 @contextmanager
