@@ -8,6 +8,7 @@
     audit       gisgrid/cli/audit.py      the audit trail
     serve       gisgrid/cli/serve.py      the HTTP API and the web pages (the only import of `api`)
     users       gisgrid/cli/users.py      accounts and tokens
+    backup, restore, db standby  gisgrid/cli/ops.py  backups, point-in-time restore, the hot standby
     incidents   gisgrid/cli/incidents.py  incidents: list, show, statistics, hotline import
 
 Shared helpers (consoles, error printing, engine and session from the settings) are in gisgrid/cli/common.py.
@@ -24,6 +25,7 @@ from gisgrid.cli.common import print_error
 from gisgrid.cli.db import db_app
 from gisgrid.cli.demo import demo_app
 from gisgrid.cli.incidents import incidents_app
+from gisgrid.cli.ops import backup_cmd, restore_cmd, standby_app
 from gisgrid.cli.users import users_app
 from gisgrid.errors import GisGridError
 
@@ -38,6 +40,9 @@ app.command("validate")(validate.validate_cmd)
 app.command("locate")(locate.locate_cmd)
 app.command("audit")(audit.audit_cmd)
 app.command("serve")(serve.serve_cmd)
+app.command("backup")(backup_cmd)
+app.command("restore")(restore_cmd)
+db_app.add_typer(standby_app, name="standby")
 
 
 def main() -> None:
