@@ -421,7 +421,7 @@ def locate_cmd(
     from datetime import datetime
 
     from gisgrid.errors import InvalidInput
-    from gisgrid.incidents.locate import locate
+    from gisgrid.grids.locate import locate
 
     try:
         when = datetime.fromisoformat(at) if at else None

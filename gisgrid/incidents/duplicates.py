@@ -16,8 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gisgrid.auth.policy import Principal
+from gisgrid.grids.locate import to_storage
 from gisgrid.incidents import checks, visibility
-from gisgrid.incidents.locate import to_storage
 
 
 @cache

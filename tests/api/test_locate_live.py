@@ -23,7 +23,7 @@ from gisgrid.config import DatabaseSettings, Settings
 from gisgrid.db.aio import APPLICATION_NAME, connect_kwargs
 from gisgrid.db.engine import session_scope
 from gisgrid.db.prepared import positional
-from gisgrid.incidents import locate as locate_service
+from gisgrid.grids import locate as locate_service
 from tests.conftest import DEMO_PASSWORDS
 
 STATION = (104.105206, 30.640091)
