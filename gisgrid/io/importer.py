@@ -18,6 +18,7 @@ from gisgrid.coverage.access import build_site_access
 from gisgrid.db import models as m
 from gisgrid.db.engine import session_scope
 from gisgrid.errors import InvalidInput
+from gisgrid.grids import store as grid_store
 from gisgrid.io import store
 from gisgrid.io.formats import detect_format
 from gisgrid.io.readers import read_file
@@ -118,7 +119,7 @@ def _store(
 ) -> list[Problem]:
     try:
         if spec.name == "grids":
-            return store.store_grids(session, spec, records, valid_from=valid_from, replace=replace)
+            return grid_store.store_grids(session, spec, records, valid_from=valid_from, replace=replace)
         return store.STORERS[spec.name](session, spec, records, existing)
     except (DataError, IntegrityError) as exc:
         # The checks should have caught it; a constraint of the schema is the last line, never a 500.
