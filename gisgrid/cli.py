@@ -32,6 +32,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(incidents_app, name="incidents")
+grids_app = typer.Typer(help="Grid history: generations of saved grid changes.", no_args_is_help=True)
+app.add_typer(grids_app, name="grids")
 console = Console()
 err = Console(stderr=True)
 
@@ -622,6 +624,29 @@ def audit_cmd(
             json.dumps(r["after"], ensure_ascii=False) if r["after"] else "",
         )
     console.print(table)
+
+
+@grids_app.command("generations")
+def grids_generations(
+    limit: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """List grid generations (imports, the demo load, edits), newest first: who, when, why, counts."""
+    from dataclasses import asdict
+
+    from gisgrid.grids.generations import list_generations
+
+    with _session() as session:
+        items = [asdict(g) for g in list_generations(session, limit=limit).items]
+    if as_json:
+        console.print_json(json.dumps(items, ensure_ascii=False, default=str))
+        return
+    for g in items:
+        console.print(
+            f"{g['id']:>5}  {g['created_at']:%Y-%m-%d %H:%M}  {g['source']:<6}  {g['created_by'] or 'system':<12}"
+            f"  +{g['units_added']} ~{g['units_changed']} -{g['units_retired']}  {g['reason'] or ''}",
+            markup=False,
+        )
 
 
 # -- serve -----------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ EDGE_KINDS = ("road", "path", "bridge", "crossing")
 WORKER_ROLES = ("community_head", "grid_worker", "micro_grid_worker", "specialist")
 SPECIAL_GRID_KINDS = ("law", "care", "medical", "veterans")
 USER_ROLES = ("admin", "planner", "dispatcher", "auditor", "grid_worker", "patrol")
+GENERATION_SOURCES = ("import", "edit", "revert", "demo")
 
 
 def geom(kind: str) -> Geometry:
@@ -37,6 +38,27 @@ def geom(kind: str) -> Geometry:
 
 class Base(DeclarativeBase):
     pass
+
+
+class GridGeneration(Base):
+    """A set of grid changes saved together (an import, an edit, a revert, the demo load): who, when, why."""
+
+    __tablename__ = "grid_generation"
+    __table_args__ = (CheckConstraint(f"source IN {GENERATION_SOURCES}", name="grid_generation_source"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+    # Like the audit trail, the user's id and name are kept as they were (no foreign key); None = system/demo.
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    units_added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    units_retired: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    units_changed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    detail: Mapped[dict | None] = mapped_column(JSONB)
 
 
 class GridUnit(Base):
@@ -57,6 +79,9 @@ class GridUnit(Base):
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The generation that began this row and the one that ended it (None while in force).
+    generation_id: Mapped[int | None] = mapped_column(ForeignKey("grid_generation.id"), index=True)
+    retired_generation_id: Mapped[int | None] = mapped_column(ForeignKey("grid_generation.id"), index=True)
 
 
 class SpecialGrid(Base):

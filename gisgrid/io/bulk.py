@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from gisgrid.coverage.access import build_site_access
 from gisgrid.crs import projector
 from gisgrid.errors import InvalidInput
+from gisgrid.grids import generations
 
 Progress = Callable[[str, int, int], None]
 NULL = "\\N"
@@ -156,7 +157,7 @@ def _ids(n: int) -> np.ndarray:
     return np.arange(1, n + 1)
 
 
-def _load_grids(conn: Any, folder: Path, valid_from: str) -> dict[str, int]:
+def _load_grids(conn: Any, folder: Path, valid_from: str, generation_id: int) -> dict[str, int]:
     df, geoms = _read(folder, "grids", ("Polygon", "MultiPolygon"))
     rows = zip(
         _col(df, "code"),
@@ -168,12 +169,24 @@ def _load_grids(conn: Any, folder: Path, valid_from: str) -> dict[str, int]:
         _col(df, "population"),
         _ewkb(geoms, multi=True),
         [valid_from] * len(df),
+        [generation_id] * len(df),
         strict=True,
     )
     n = _copy(
         conn,
         "grid_unit",
-        ("code", "level", "parent_code", "name", "name_en", "households", "population", "geom", "valid_from"),
+        (
+            "code",
+            "level",
+            "parent_code",
+            "name",
+            "name_en",
+            "households",
+            "population",
+            "geom",
+            "valid_from",
+            "generation_id",
+        ),
         rows,
     )
     df2, geoms2 = _read(folder, "special_grids", ("Polygon", "MultiPolygon"))
@@ -349,7 +362,7 @@ def bulk_load(
         return counts
 
     steps = [
-        ("grids", lambda c: _load_grids(c, folder, valid_from)),
+        ("grids", lambda c: _load_grids(c, folder, valid_from, generation.id)),
         ("compounds", load_compounds),
         ("sites_rivers", lambda c: _load_sites_rivers(c, folder, compounds)),
         ("walk_edges", lambda c: _load_walk(c, folder)),
@@ -370,13 +383,22 @@ def bulk_load(
         conn.execute(text("DELETE FROM worker_grid"))
         conn.execute(text("DELETE FROM worker"))
         conn.execute(text("TRUNCATE " + ", ".join(TRUNCATED) + " RESTART IDENTITY"))
+        # The grids come in as one generation (the earlier ones stay listed, their units are gone).
+        session = Session(bind=conn)
+        provenance = generations.Provenance(
+            source="import",
+            reason=f"批量载入 bulk load of {folder.name}",
+            detail={"folder": folder.name, "replaced_all_layers": True},
+        )
+        generation = generations.begin(session, provenance)
         for i, (name, step) in enumerate(steps):
             report(name, i, len(steps) + 1)
             start = time.perf_counter()
             counts.update(step(conn))
             seconds[name] = time.perf_counter() - start
+        generations.finish(session, generation, provenance, added=counts["grids"])
         start = time.perf_counter()
-        build_site_access(Session(bind=conn))
+        build_site_access(session)
         seconds["walk_site_access"] = time.perf_counter() - start
         report("analyze", len(steps), len(steps) + 1)
         for table in SEQUENCED:
