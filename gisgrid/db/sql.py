@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, CursorResult
 from sqlalchemy.orm import Session
+from sqlalchemy.util.typing import TupleAny
 
 _TOKEN = re.compile(
     r"""
@@ -128,14 +129,14 @@ def _connection(db: Session | Connection) -> Connection:
 
 def run(
     db: Session | Connection, statement: Statement, params: Mapping[str, Any] | None = None
-) -> CursorResult[Any]:
+) -> CursorResult[*TupleAny]:
     """Run a statement in the session's (or connection's) transaction."""
     return _connection(db).exec_driver_sql(statement.pyformat, dict(params or {}))
 
 
 def run_prepared(
     db: Session | Connection, statement: Statement, params: Mapping[str, Any]
-) -> CursorResult[Any]:
+) -> CursorResult[*TupleAny]:
     """Run a statement as a server-side prepared statement: planning a large query costs more than running it.
 
     Each pooled connection PREPAREs it on first use (a prepared statement outlives transactions and roll-backs)

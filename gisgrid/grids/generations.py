@@ -67,7 +67,6 @@ def finish(
 ) -> GridGeneration:
     """Record a generation's counts and put it in the audit trail."""
     generation.units_added, generation.units_retired, generation.units_changed = added, retired, changed
-    session.flush()
     audit.record(
         session,
         actor=provenance.actor,
@@ -84,6 +83,7 @@ def finish(
         },
         detail=generation.detail,
     )
+    session.flush()  # the bulk loader's session is a helper on its COPY connection: nothing may stay pending
     return generation
 
 
