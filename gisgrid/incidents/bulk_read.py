@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from gisgrid.errors import InvalidInput
+from gisgrid.files.csvsafe import restore_frame
 from gisgrid.files.geojson import crs_member, read_collection
 from gisgrid.files.limits import check_unpacked_size, limits, too_many
 from gisgrid.files.text import detect_encoding
@@ -142,6 +143,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
             expected=ACCEPTED,
         ) from exc
     _check_rows(path, len(raw))  # before blank rows are dropped: reading stopped at the limit
+    raw = restore_frame(raw)  # our error files neutralise formula-like cells
     raw.index = pd.RangeIndex(2, len(raw) + 2, name="row")  # Excel's numbering: the header is row 1
     return _drop_blank(raw)
 

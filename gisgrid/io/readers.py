@@ -17,6 +17,7 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
 from gisgrid.errors import InvalidInput
+from gisgrid.files.csvsafe import restore
 from gisgrid.files.geojson import crs_member, read_collection
 from gisgrid.files.limits import check_unpacked_size, limits, too_many
 from gisgrid.files.text import detect_encoding
@@ -259,7 +260,10 @@ def read_csv(spec: LayerSpec, path: Path, *, crs: str | None = None) -> RawLayer
             io.StringIO(data.decode(detect_encoding(data, path, expected=expected)), newline="")
         )
         # One row past the limit is enough to refuse the file; the rest is never read.
-        rows = [dict(r) for r in itertools.islice(reader, limits().import_max_features + 1)]
+        rows = [
+            {k: restore(v) for k, v in r.items()}  # our CSV exports neutralise formula-like cells
+            for r in itertools.islice(reader, limits().import_max_features + 1)
+        ]
         header = [h.strip().lower() for h in reader.fieldnames or []]
     except (OSError, csv.Error) as exc:
         raise _unreadable(path, expected, exc) from exc
