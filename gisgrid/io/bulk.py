@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -153,7 +153,12 @@ def _field_values(df: pd.DataFrame, spec: LayerSpec, keys: Keys) -> list[tuple[s
 
 
 def _load_features(
-    conn: Any, folder: Path, spec: LayerSpec, keys: Keys, grid_columns: dict[str, Any]
+    conn: Any,
+    folder: Path,
+    spec: LayerSpec,
+    keys: Keys,
+    valid_from: str,
+    grid_columns: Mapping[str, Any] | None = None,
 ) -> dict[str, int]:
     """COPY one layer's features as its registry entry describes them; remember key -> id for references."""
     assert spec.geometry is not None
@@ -165,7 +170,8 @@ def _load_features(
             raise ValueError(f"unknown derivation {how!r}")
         columns.append((col, _metres(geoms).tolist()))
     if spec.name == "grids":
-        columns += [(col, [value] * len(df)) for col, value in grid_columns.items()]
+        columns.append(("valid_from", [valid_from] * len(df)))
+        columns += [(col, [value] * len(df)) for col, value in (grid_columns or {}).items()]
     columns.append(("geom", _ewkb(geoms, multi=spec.geometry == "MultiPolygon")))
     names = [c for c, _ in columns]
     n = copy_rows(conn, spec.table, names, zip(*(v for _, v in columns), strict=True))
@@ -234,7 +240,7 @@ def bulk_load(
     """Replace every layer with the data set in `folder` in one transaction; return counts and seconds per step."""
     report = progress or (lambda stage, done, total: None)
     keys: Keys = {}
-    grid_columns: dict[str, Any] = {"valid_from": valid_from}  # + the generation's id once it has one
+    grid_columns: dict[str, Any] = {}  # the generation's id, once it has one
     special: dict[str, Callable[[Any], dict[str, int]]] = {
         "walk_edges": lambda c: _load_walk(c, folder),
         "workers": lambda c: _load_workers(c, folder),
@@ -243,7 +249,14 @@ def bulk_load(
         (
             spec.name,
             special.get(spec.name)
-            or partial(_load_features, folder=folder, spec=spec, keys=keys, grid_columns=grid_columns),
+            or partial(
+                _load_features,
+                folder=folder,
+                spec=spec,
+                keys=keys,
+                valid_from=valid_from,
+                grid_columns=grid_columns,
+            ),
         )
         for spec in REGISTRY.datasets.values()
     ]
