@@ -6,5 +6,6 @@
 - topology.py     topology rules checked in PostGIS (gaps, overlaps, containment, codes, sizes)
 - locate.py       which grid a point is in (as of a time), who is responsible, nearest sites on foot
 - places.py       finding a compound/building by fuzzy name, to locate it
-Each module's long SQL sits beside it in a .sql file of the same name, run through gisgrid.db.sql.
+Long SQL sits beside the module that runs it (locate.sql, nearest_grid.sql, assign.sql, …), run through
+gisgrid.db.sql.
 """
