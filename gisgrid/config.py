@@ -85,10 +85,13 @@ class GeoSettings(BaseSettings):
 
 
 class DataSettings(BaseSettings):
-    """Where the demo data set lives."""
+    """Where the demo data set and the backups live."""
 
     model_config = _config()
     demo_dir: Path = Field(default=PROJECT_ROOT / "data" / "geo", description="folder of the demo data set")
+    backup_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "backups", description="folder of `gisgrid backup` dumps and manifests"
+    )
 
 
 class GridRuleSettings(BaseSettings):

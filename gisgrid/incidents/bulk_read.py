@@ -13,6 +13,7 @@ import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -77,8 +78,8 @@ def read_table(path: Path, *, fmt: str | None = None) -> Table:
     if name == "geojson":
         table = _read_geojson(path)
     else:
-        raw = _read_csv(path) if name == "csv" else _read_xlsx(path)
-        table = Table(raw=raw, fields=_fields(raw, path), fmt=name)
+        raw, problems = _read_csv(path) if name == "csv" else (_read_xlsx(path), {})
+        table = Table(raw=raw, fields=_fields(raw, path), fmt=name, problems=problems)
     if table.raw.empty:
         raise InvalidInput(f"{path.name} 没有数据行 holds no rows.", field="file", value=path.name)
     return table
@@ -121,31 +122,62 @@ def _fields(raw: pd.DataFrame, path: Path, required: tuple[str, ...] = REQUIRED)
     return out
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
+BAD_ROW = "\ue000gisgrid-bad-row\ue000"  # private-use characters: no real cell holds this
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, str]]:
+    """The rows as text, and the rows refused while reading (more cells than the header) by row number."""
     data = path.read_bytes()
+    options: dict[str, Any] = {
+        "encoding": detect_encoding(data, path, expected=ACCEPTED),
+        "dtype": str,
+        "keep_default_na": False,
+        "skip_blank_lines": False,
+        "quoting": csv.QUOTE_MINIMAL,
+        "nrows": limits().import_max_rows
+        + 1,  # one row past the limit refuses the file; the rest is not read
+    }
     try:
         # Bytes, not a decoded string: pandas re-encodes a StringIO chunk by chunk, 10x slower on Chinese text.
-        raw = pd.read_csv(
-            io.BytesIO(data),
-            encoding=detect_encoding(data, path, expected=ACCEPTED),
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            quoting=csv.QUOTE_MINIMAL,
-            nrows=limits().import_max_rows
-            + 1,  # one row past the limit refuses the file; the rest is not read
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise InvalidInput(
-            f"{path.name} 不是有效的CSV is not readable CSV ({exc}).",
-            field="file",
-            value=path.name,
-            expected=ACCEPTED,
-        ) from exc
+        raw = pd.read_csv(io.BytesIO(data), **options)
+    except pd.errors.ParserError:
+        # A row with more cells than the header: read again (slower) keeping such rows, marked, so that they
+        # are refused one by one with a reason instead of the whole file.
+        try:
+            width = len(pd.read_csv(io.BytesIO(data), **{**options, "nrows": 0}).columns)
+            mark = partial(_mark_bad, width=width)
+            raw = pd.read_csv(io.BytesIO(data), engine="python", on_bad_lines=mark, **options)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
+            raise _not_csv(path, exc) from exc
+    except (pd.errors.EmptyDataError, ValueError) as exc:
+        raise _not_csv(path, exc) from exc
     _check_rows(path, len(raw))  # before blank rows are dropped: reading stopped at the limit
-    raw = restore_frame(raw)  # our error files neutralise formula-like cells
     raw.index = pd.RangeIndex(2, len(raw) + 2, name="row")  # Excel's numbering: the header is row 1
-    return _drop_blank(raw)
+    problems: dict[int, str] = {}
+    if len(raw.columns):
+        marked = raw[raw.columns[-1]] == BAD_ROW
+        raw.loc[marked, raw.columns[-1]] = ""
+        width = len(raw.columns)
+        problems = {
+            int(r): f"列数多于表头 the row has more than the header's {width} cells"
+            for r in raw.index[marked]
+        }
+    raw = restore_frame(raw)  # our error files neutralise formula-like cells
+    return _drop_blank(raw), problems
+
+
+def _mark_bad(line: list[str], *, width: int) -> list[str]:
+    """The row cut to the header's width, its last cell replaced by the mark (its first cells are kept)."""
+    return [*line[: width - 1], BAD_ROW]
+
+
+def _not_csv(path: Path, exc: Exception) -> InvalidInput:
+    return InvalidInput(
+        f"{path.name} 不是有效的CSV is not readable CSV ({str(exc).splitlines()[0] if str(exc) else exc!r}).",
+        field="file",
+        value=path.name,
+        expected=ACCEPTED,
+    )
 
 
 def _drop_blank(raw: pd.DataFrame) -> pd.DataFrame:

@@ -317,8 +317,12 @@ def _csv_geometries(
 
 
 def _unreadable(path: Path, expected: str, exc: BaseException) -> InvalidInput:
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # GDAL's messages name the file with its full path: the server's folders are nobody's business.
+    for folder in {str(path.parent), str(path.resolve().parent)}:
+        detail = detail.replace(folder + "/", "").replace(folder, "")
     return InvalidInput(
-        f"{path.name} cannot be read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+        f"{path.name} cannot be read: {detail}",
         field="file",
         value=path.name,
         expected=expected,

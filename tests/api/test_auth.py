@@ -67,7 +67,7 @@ def test_cookie_write_without_csrf_is_refused_and_changes_nothing(
 def test_edit_is_audited_with_before_and_after(client: TestClient, session: Session) -> None:
     csrf = login(client, "planner")
     code = _micro_code(session)
-    old = session.execute(text("SELECT households FROM grid_unit WHERE code=:c"), {"c": code}).scalar()
+    old = session.execute(text("SELECT households FROM grid_unit WHERE code=:c"), {"c": code}).scalar_one()
     etag = client.get(f"/api/grids/{code}").headers["etag"]
     res = client.patch(f"/api/grids/{code}", json={"households": old + 1}, headers={"If-Match": etag, **csrf})
     assert res.status_code == 200 and res.headers["etag"] == f'"{int(etag.strip(chr(34))) + 1}"'
@@ -218,3 +218,17 @@ def test_audit_total_count_header(client: TestClient) -> None:
     login(client, "admin")
     res = client.get("/api/audit?limit=1")
     assert res.status_code == 200 and len(res.json()) == 1 and int(res.headers["x-total-count"]) >= 1
+
+
+def test_weak_passwords_are_refused_without_echoing_them() -> None:
+    from gisgrid.auth.accounts import check_password
+    from gisgrid.errors import InvalidInput
+
+    for weak in (" " * 8, " " * 12 + "ab", "aaaaaaaa", "abababab", "pass\x00word"):
+        try:
+            check_password(weak)
+        except InvalidInput as exc:
+            assert weak not in str(exc.value) and weak not in exc.message
+        else:
+            raise AssertionError(f"accepted {weak!r}")
+    check_password("correct horse")

@@ -209,3 +209,13 @@ def test_an_xlsx_of_many_rows_is_refused_while_streaming_with_bounded_memory(tmp
     message, grown_mb = out.stdout.strip().splitlines()
     assert "more than 1,000 rows" in message
     assert int(grown_mb) < 200, f"reading grew the process by {grown_mb} MB"
+
+
+def test_a_malformed_hotline_row_is_refused_alone(tmp_path: Path) -> None:
+    path = tmp_path / "hotline.csv"
+    path.write_text(
+        "ext_id,lon,lat\nH1,104.1,30.64\nH2,104.1,30.64,extra,cells\nH3,104.1,30.64\n", encoding="utf-8"
+    )
+    table = read_table(path)
+    assert list(table.fields["ext_id"]) == ["H1", "H2", "H3"]
+    assert list(table.problems) == [3] and "more than the header's 3 cells" in table.problems[3]
