@@ -107,7 +107,8 @@ def _check_upload_format(path: FilePath, fmt: str | None) -> str:
         "(retry with `make_valid=true`), wrong geometry type, missing or duplicate code, parent not found, "
         "coordinates outside the Chengdu area (swapped lat/lon is named). Without `replace`, features whose "
         "key is already in the layer are refused; with `replace=true` the file becomes the layer's whole "
-        "content (grids: the current generation is retired and the file's units become the new one). "
+        "content (grids: the current units are retired and the file's units become the new ones). Grids are saved as "
+        "one generation (`GET /api/grids/generations`) with the optional `reason`. "
         "Roles admin and planner; accounts scoped to some communities may not import (403). Audited."
     ),
     response_model=ImportSummary,
@@ -131,6 +132,9 @@ async def import_upload(
         bool, Query(description="repair invalid polygons instead of refusing them")
     ] = False,
     replace: Annotated[bool, Query(description="replace the layer's contents with the file's")] = False,
+    reason: Annotated[
+        str | None, Query(max_length=500, description="why (grids: kept with the import's generation)")
+    ] = None,
     fmt: Annotated[
         ExportFormat | None, Query(alias="format", description="override the format taken from the extension")
     ] = None,
@@ -140,7 +144,17 @@ async def import_upload(
         path = await receive_upload(request, FilePath(tmp))
         name = _check_upload_format(path, fmt)
         return await run_in_threadpool(
-            _import, session, layer, path, name, crs, make_valid, replace, principal, client_ip(request)
+            _import,
+            session,
+            layer,
+            path,
+            name,
+            crs,
+            make_valid,
+            replace,
+            principal,
+            client_ip(request),
+            reason,
         )
 
 
@@ -154,6 +168,7 @@ def _import(
     replace: bool,
     principal: Principal,
     ip: str | None,
+    reason: str | None = None,
 ) -> ImportSummary:
     if principal.scope_codes:
         # A layer file may touch any community, so only accounts scoped to the whole subdistrict import.
@@ -173,6 +188,7 @@ def _import(
         fmt=fmt,
         actor=principal,
         ip=ip,
+        reason=reason,
     )
     return ImportSummary(
         file=path.name, **{k: getattr(result, k) for k in ImportSummary.model_fields if k != "file"}

@@ -22,6 +22,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "user": frozenset(ROLES),
     "grids.edit": frozenset({"admin", "planner"}),
     "grids.validate": frozenset({"admin", "planner", "auditor"}),
+    # Who changed the grids when, and why (grid generations).
+    "grids.history": frozenset({"admin", "planner", "auditor"}),
     "io.import": frozenset({"admin", "planner"}),
     "io.export": frozenset({"admin", "planner", "auditor"}),
     "audit.read": frozenset({"admin", "auditor"}),

@@ -4,6 +4,7 @@
     demo        gisgrid/cli/demo.py       the demo data set and the generator
     import      gisgrid/cli/files.py      layer files in (and `export` out)
     validate    gisgrid/cli/validate.py   grid topology rules
+    grids       gisgrid/cli/grids.py      grid generations (who changed the grids when, and why)
     locate      gisgrid/cli/locate.py     the grid answer for one point
     audit       gisgrid/cli/audit.py      the audit trail
     serve       gisgrid/cli/serve.py      the HTTP API and the web pages (the only import of `api`)
@@ -24,6 +25,7 @@ from gisgrid.cli import audit, files, locate, serve, validate
 from gisgrid.cli.common import print_error
 from gisgrid.cli.db import db_app
 from gisgrid.cli.demo import demo_app
+from gisgrid.cli.grids import grids_app
 from gisgrid.cli.incidents import incidents_app
 from gisgrid.cli.ops import backup_cmd, restore_cmd, standby_app
 from gisgrid.cli.users import users_app
@@ -34,6 +36,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(grids_app, name="grids")
 app.command("import")(files.import_cmd)
 app.command("export")(files.export_cmd)
 app.command("validate")(validate.validate_cmd)

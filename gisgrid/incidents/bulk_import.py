@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from gisgrid.auth import audit
 from gisgrid.auth.policy import Principal, require
-from gisgrid.db import copy
+from gisgrid.db import copy, sql
 from gisgrid.errors import Forbidden
 from gisgrid.files.csvsafe import neutralise_frame
 from gisgrid.incidents.bulk_read import Table, detect, read_table
@@ -60,8 +60,8 @@ ERROR_HEAD = ("行号 row", "工单编号 ext_id", "错误原因 reason")
 
 
 @cache
-def _sql(name: str) -> str:
-    return (Path(__file__).parent / name).read_text(encoding="utf-8")
+def _sql(name: str) -> sql.Statement:
+    return sql.load(__file__, name)
 
 
 @dataclass
@@ -201,7 +201,7 @@ def load_categories(session: Session) -> Categories:
 def stage_rows(session: Session, good: pd.DataFrame) -> int:
     """COPY the checked rows into a fresh TEMP table bulk_staging (dropped at commit) and index it."""
     session.execute(text("DROP TABLE IF EXISTS bulk_staging, bulk_assigned"))
-    session.execute(text(_sql("bulk_staging.sql")))
+    sql.run(session, _sql("bulk_staging.sql"))
     for start in range(0, len(good), COPY_CHUNK):
         copy.copy_text(
             session,
@@ -264,16 +264,16 @@ def assign_staged(session: Session, *, plan: Plan = "auto") -> str:
     ).one()
     window = {"first_at": first_at or "infinity", "last_at": last_at or "-infinity"}
     if plan == "auto":
-        grids = session.execute(text(_sql("bulk_grid_count.sql")), window).scalar_one()
+        grids = sql.run(session, _sql("bulk_grid_count.sql"), window).scalar_one()
         plan = "polygon" if staged >= POLYGON_SHARE * grids else "point"
-    session.execute(text(_sql(PLANS[plan])), window if plan == "polygon" else {})
+    sql.run(session, _sql(PLANS[plan]), window if plan == "polygon" else {})
     session.execute(text("ALTER TABLE bulk_assigned ADD PRIMARY KEY (row_no)"))
     return plan
 
 
 def outside_reasons(session: Session) -> pd.Series:
     """Reasons for the staged rows outside every micro-grid in force at their time (naming the nearest)."""
-    rows = session.execute(text(_sql("bulk_outside.sql"))).all()
+    rows = sql.run(session, _sql("bulk_outside.sql")).all()
     reasons = {
         row_no: (
             f"不在任何微网格内，最近的是 {code}（{distance} 米） outside every micro-grid in force at reported_at; "
@@ -295,7 +295,7 @@ def insert_assigned(session: Session, *, actor: Principal | None, now: datetime,
         "now": now.isoformat(),
         "file": file,
     }
-    return int(session.execute(text(_sql("bulk_insert.sql")), params).scalar_one())
+    return int(sql.run(session, _sql("bulk_insert.sql"), params).scalar_one())
 
 
 def error_rows(table: Table, reasons: pd.Series) -> pd.DataFrame:

@@ -18,6 +18,8 @@ from gisgrid.coverage.access import build_site_access
 from gisgrid.db import models as m
 from gisgrid.db.engine import session_scope
 from gisgrid.errors import InvalidInput
+from gisgrid.grids import store as grid_store
+from gisgrid.grids.generations import Provenance
 from gisgrid.io import store
 from gisgrid.io.formats import detect_format
 from gisgrid.io.readers import read_file
@@ -80,6 +82,7 @@ def store_records(
     path: Path,
     replace: bool = False,
     valid_from: datetime | None = None,
+    provenance: Provenance | None = None,
 ) -> ImportResult:
     """Write checked records in a savepoint of the session's transaction: all of them, or (ImportRejected) none."""
     in_file = {r.key for r in records}
@@ -94,7 +97,9 @@ def store_records(
         else:
             problems = store.remove_absent(session, spec, records, existing)
         if not problems:
-            problems = _store(session, spec, records, existing if replace else {}, replace, valid_from)
+            problems = _store(
+                session, spec, records, existing if replace else {}, replace, valid_from, provenance
+            )
         if problems:
             raise ImportRejected(layer=spec.name, path=str(path), problems=problems)
     updated = len(in_file & existing.keys()) if replace else 0
@@ -115,10 +120,13 @@ def _store(
     existing: dict[str, int],
     replace: bool,
     valid_from: datetime | None,
+    provenance: Provenance | None = None,
 ) -> list[Problem]:
     try:
         if spec.name == "grids":
-            return store.store_grids(session, spec, records, valid_from=valid_from, replace=replace)
+            return grid_store.store_grids(
+                session, spec, records, valid_from=valid_from, replace=replace, provenance=provenance
+            )
         return store.storer(spec)(session, spec, records, existing)
     except (DataError, IntegrityError) as exc:
         # The checks should have caught it; a constraint of the schema is the last line, never a 500.
@@ -141,15 +149,24 @@ def import_file(
     progress: Progress | None = None,
     actor: Principal | None = None,
     ip: str | None = None,
+    reason: str | None = None,
 ) -> ImportResult:
-    """Import one layer file in the session's transaction: all features or none; audited."""
+    """Import one layer file in the session's transaction: all features or none; audited (grids: as one new
+    generation, with `reason`)."""
     spec = get_spec(layer)
     fmt = detect_format(path, fmt)
     step = progress or (lambda stage, done, total: None)
     step(f"读取 reading {path.name}", 0, IMPORT_STEPS)
     records = read_records(spec, path, crs=crs, make_valid=make_valid, fmt=fmt)
     step(f"写入 writing {len(records)} feature(s)", 1, IMPORT_STEPS)
-    result = store_records(session, spec, records, path=path, replace=replace)
+    provenance = Provenance(
+        source="import",
+        actor=actor,
+        reason=reason,
+        ip=ip,
+        detail={"file": path.name, "format": fmt, "crs": crs, "replace": replace},
+    )
+    result = store_records(session, spec, records, path=path, replace=replace, provenance=provenance)
     result.format = fmt
     if spec.name in ("sites", "walk_edges"):
         build_site_access(session)  # walking distances to the sites depend on both layers
@@ -238,13 +255,20 @@ def load_dataset(
         for layer in reversed(SPECS):
             store.clear_layer(session, layer)
         counts: dict[str, int] = {}
+        provenance = Provenance(
+            source="demo" if name == "demo" else "import",
+            reason=f"数据集 data set {name}",
+            detail={"folder": folder.name, "files_hash": files_hash, "replaced_all_layers": True},
+        )
         specs = [s for s in SPECS.values() if (folder / s.file_name).exists()]
         for i, spec in enumerate(specs):
             if progress:
                 progress(spec.name, i, len(specs))
             path = folder / spec.file_name
             records = read_records(spec, path)
-            result = store_records(session, spec, records, path=path, valid_from=DEMO_VALID_FROM)
+            result = store_records(
+                session, spec, records, path=path, valid_from=DEMO_VALID_FROM, provenance=provenance
+            )
             counts[spec.name] = result.imported
         if progress:
             progress("walk_site_access", len(specs), len(specs))

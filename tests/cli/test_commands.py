@@ -214,6 +214,14 @@ def test_validate_reports_clean_demo(cli_env: dict[str, str]) -> None:
     assert report["errors"] == 0
 
 
+def test_grids_generations_lists_the_demo_load(cli_env: dict[str, str]) -> None:
+    run("db", "up", env=cli_env)
+    run("demo", "load", env=cli_env)
+    newest = json.loads(run("grids", "generations", "--json", "--limit", "1", env=cli_env).stdout)
+    assert len(newest) == 1 and newest[0]["source"] == "demo" and newest[0]["units_added"] > 700
+    assert "demo" in run("grids", "generations", env=cli_env).stdout
+
+
 def test_users_commands_and_audit(cli_env: dict[str, str]) -> None:
     run("db", "up", env=cli_env)
     run("demo", "load", env=cli_env)

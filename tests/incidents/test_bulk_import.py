@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from gisgrid.config import DatabaseSettings
 from gisgrid.crs import wgs84_to_gcj02
 from gisgrid.errors import Forbidden, InvalidInput
+from gisgrid.grids.locate import assign_point
 from gisgrid.incidents import bulk_import
-from gisgrid.incidents.locate import assign_point
 from tests.conftest import login
 
 BEIJING = ZoneInfo("Asia/Shanghai")

@@ -10,9 +10,11 @@ from gisgrid.db.models.auth import USER_ROLES, AppUser, AuditLog, AuthSession
 from gisgrid.db.models.base import SRID, Base, geom
 from gisgrid.db.models.datasets import DatasetLoad
 from gisgrid.db.models.grids import (
+    GENERATION_SOURCES,
     GRID_LEVELS,
     SPECIAL_GRID_KINDS,
     WORKER_ROLES,
+    GridGeneration,
     GridUnit,
     SpecialGrid,
     Worker,
@@ -31,6 +33,7 @@ from gisgrid.db.models.rivers import BankSegment, River
 
 __all__ = [
     "EDGE_KINDS",
+    "GENERATION_SOURCES",
     "GRID_LEVELS",
     "INCIDENT_LEVELS",
     "INCIDENT_STATUSES",
@@ -47,6 +50,7 @@ __all__ = [
     "Building",
     "Compound",
     "DatasetLoad",
+    "GridGeneration",
     "GridUnit",
     "Incident",
     "IncidentCategory",
