@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gisgrid.auth import contacts as contacts_policy
+from gisgrid.auth.policy import Principal
 from gisgrid.crs import InputCRS, parse_crs, to_wgs84
 from gisgrid.db import sql
 from gisgrid.db.aio import AioDB
@@ -101,13 +103,17 @@ def prepare(
     return LocateQuery(lon, lat, system, wlon, wlat, when, accuracy_m)
 
 
-def answer(q: LocateQuery, row: Mapping[Any, Any], *, contacts: bool) -> dict[str, Any]:
-    """The response for a row of locate.sql whose path is not empty."""
+def answer(
+    q: LocateQuery, row: Mapping[Any, Any], *, contacts: bool, viewer: Principal | None = None
+) -> dict[str, Any]:
+    """The response for a row of locate.sql whose path is not empty; phones as `viewer` may see them."""
     path = row["path"]
     candidates = row["candidates"]
     micro = path[-1]
     workers = (
-        row["workers"] if contacts else [{k: v for k, v in w.items() if k != "phone"} for w in row["workers"]]
+        contacts_policy.workers_for(viewer, row["workers"])
+        if contacts
+        else [{k: v for k, v in w.items() if k != "phone"} for w in row["workers"]]
     )
     return {
         "input": {"lon": q.lon, "lat": q.lat, "crs": q.system.value},
@@ -164,13 +170,14 @@ def locate(
     accuracy_m: float = 15.0,
     at: datetime | None = None,
     contacts: bool = True,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """The grid answer for one point; a point outside every grid raises InvalidInput naming the nearest one."""
     q = prepare(lon=lon, lat=lat, crs=crs, accuracy_m=accuracy_m, at=at)
     row = sql.run_prepared(session, LOCATE, q.params).mappings().one()
     if not row["path"]:
         raise outside_error(sql.run(session, NEAREST, q.params).mappings().first(), q)
-    return answer(q, row, contacts=contacts)
+    return answer(q, row, contacts=contacts, viewer=viewer)
 
 
 async def locate_async(
@@ -182,13 +189,14 @@ async def locate_async(
     accuracy_m: float = 15.0,
     at: datetime | None = None,
     contacts: bool = True,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """`locate` on the asyncpg pool (GET /api/locate): the same statements, checks and answer."""
     q = prepare(lon=lon, lat=lat, crs=crs, accuracy_m=accuracy_m, at=at)
     row = await db.fetchrow(LOCATE, q.params)
     if row is None or not row["path"]:
         raise outside_error(await db.fetchrow(NEAREST, q.params), q)
-    return answer(q, row, contacts=contacts)
+    return answer(q, row, contacts=contacts, viewer=viewer)
 
 
 def assign_point(session: Session, *, lon: float, lat: float, at: datetime) -> dict[str, Any]:
