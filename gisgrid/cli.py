@@ -21,6 +21,7 @@ from gisgrid.db.cluster import LocalCluster
 from gisgrid.db.engine import drop_database, ensure_database, make_engine
 from gisgrid.errors import GisGridError
 from gisgrid.incidents.cli import incidents_app
+from gisgrid.jobs.cli import app as jobs_app
 
 app = typer.Typer(help="gisgrid — 微网实格 grid management on PostGIS.", no_args_is_help=True)
 db_app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(jobs_app, name="jobs")
 console = Console()
 err = Console(stderr=True)
 

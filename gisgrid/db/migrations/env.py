@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import create_engine
 
 from gisgrid.db.models import Base
+from gisgrid.jobs import models as _jobs_models  # noqa: F401  (the `job` table joins the metadata)
 
 target_metadata = Base.metadata
 
