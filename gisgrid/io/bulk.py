@@ -22,9 +22,9 @@ import shapely
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gisgrid.coverage.access import build_site_access
 from gisgrid.crs import projector
 from gisgrid.errors import InvalidInput
+from gisgrid.jobs import derived as derived_data
 
 Progress = Callable[[str, int, int], None]
 NULL = "\\N"
@@ -376,7 +376,7 @@ def bulk_load(
             counts.update(step(conn))
             seconds[name] = time.perf_counter() - start
         start = time.perf_counter()
-        build_site_access(Session(bind=conn))
+        derived_data.rebuild(Session(bind=conn))
         seconds["walk_site_access"] = time.perf_counter() - start
         report("analyze", len(steps), len(steps) + 1)
         for table in SEQUENCED:
