@@ -89,6 +89,21 @@ def show_cmd(
         console.print_json(json.dumps({"error": v.error.model_dump(exclude_none=True)}, ensure_ascii=False))
 
 
+@app.command("cancel")
+def cancel_cmd(job_id: Annotated[int, typer.Argument(help="the job's id")]) -> None:
+    """Cancel a job that has not started yet (a running job finishes)."""
+    engine = make_engine(Settings().db.url(), pool_size=1)
+    try:
+        with session_scope(engine) as session:
+            cancelled = store.cancel(session, job_id)
+    finally:
+        engine.dispose()
+    if not cancelled:
+        console.print(f"任务 Job {job_id} has already started or finished: not cancelled.")
+        raise typer.Exit(1)
+    console.print(f"任务 Job {job_id} cancelled 已取消.")
+
+
 def _progress(v: JobView) -> str:
     total = "?" if v.progress.total is None else str(v.progress.total)
     return f"{v.progress.done}/{total} {v.progress.message or ''}".strip()

@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 
 from gisgrid.jobs.models import Job
 
+# Parameters for the worker only: where the upload waits on the server's disk.
+INTERNAL_PARAMS = frozenset({"path", "upload_dir"})
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
@@ -62,7 +64,7 @@ def view(job: Job) -> JobView:
         id=job.id,
         kind=job.kind,
         status=job.status,  # type: ignore[arg-type]
-        params=job.params or {},
+        params={k: v for k, v in (job.params or {}).items() if k not in INTERNAL_PARAMS},
         progress=JobProgress(done=job.progress_done, total=job.progress_total, message=job.progress_message),
         result=job.result,
         error=JobError(**job.error) if job.error else None,

@@ -72,6 +72,7 @@ def test_an_uploaded_layer_is_imported_by_the_worker_and_its_derived_data_rebuil
     assert res.headers["Location"] == f"/api/jobs/{accepted['id']}"
     assert accepted["kind"] == "layer_import" and accepted["created_by"] == "planner"
     assert accepted["params"]["file"] == "站点.geojson" and accepted["params"]["layer"] == "sites"
+    assert "path" not in accepted["params"], "where the upload waits on the server is not shown"
 
     job = wait_for_job(jobs_client, accepted["id"])
     assert job["status"] == "succeeded", job
@@ -220,3 +221,26 @@ def test_the_cli_lists_and_shows_jobs(
     assert json.loads(shown.output)["error"]["value"] == -2
     text_view = runner.invoke(app, ["jobs", "show", str(job_id)])
     assert "failed" in text_view.output and "坏参数" in text_view.output
+
+
+def test_a_job_cancelled_before_it_starts_is_skipped_by_the_worker(
+    jobs_engine: Engine, settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.app import create_app
+    from gisgrid.cli import app
+    from tests.conftest import worker_settings
+
+    # No worker runs yet: the job waits, and the CLI cancels it.
+    job_id = queue.submit_now(jobs_engine, kind="test_bad_input", params={"n": -3})
+    monkeypatch.setenv("GISGRID_DATABASE_URL", jobs_engine.url.render_as_string(hide_password=False))
+    runner = CliRunner()
+    assert runner.invoke(app, ["jobs", "cancel", str(job_id)]).exit_code == 0
+    assert runner.invoke(app, ["jobs", "cancel", str(job_id)]).exit_code == 1
+    # A worker then takes its queue entry and leaves the job alone; a later job shows the worker ran.
+    later = queue.submit_now(jobs_engine, kind="test_bad_input", params={"n": -4})
+    with TestClient(create_app(worker_settings(settings, tmp_path), engine=jobs_engine)) as client:
+        login(client, "admin")
+        assert wait_for_job(client, later)["status"] == "failed"
+        job = wait_for_job(client, job_id)
+    assert job["status"] == "cancelled" and job["attempts"] == 0 and job["error"] is None
+    assert job["progress"]["message"] == "已取消 cancelled"
