@@ -30,7 +30,7 @@ def list_layers(session: SessionDep) -> list[dict[str, Any]]:
         "Features of one layer as a GeoJSON FeatureCollection (WGS 84), optionally within `bbox`, "
         "one page of at most `limit` features from `offset`. `numberMatched` counts all matches; "
         "`next_offset` is the offset of the next page (null on the last). Layers: "
-        + ", ".join(layer_service.LAYERS)
+        + ", ".join(layer_service.REGISTRY.map_layers)
         + ". Grid layers carry code, name, level, parent_code, households, population, version and the "
         "responsible workers' names and roles. Household and population figures and workers' (masked) phone "
         "numbers are shown only to logged-in users."

@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from gisgrid.errors import InvalidInput
+from gisgrid.files.geojson import crs_member, read_collection
+from gisgrid.files.text import detect_encoding
 
 FIELDS = ("ext_id", "category", "title", "description", "lon", "lat", "reported_at", "address", "channel")
 # Header aliases, the canonical English name first; a file with two aliases of one field uses the first listed.
@@ -109,28 +111,13 @@ def _fields(raw: pd.DataFrame, path: Path, required: tuple[str, ...] = REQUIRED)
     return out
 
 
-def _encoding(data: bytes, path: Path) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel on Chinese Windows saves CSV as GBK
-        try:
-            data.decode(encoding)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput(
-        f"{path.name} 无法解码 is neither UTF-8 nor GB18030 text.",
-        field="file",
-        value=path.name,
-        expected=ACCEPTED,
-    )
-
-
 def _read_csv(path: Path) -> pd.DataFrame:
     data = path.read_bytes()
     try:
         # Bytes, not a decoded string: pandas re-encodes a StringIO chunk by chunk, 10x slower on Chinese text.
         raw = pd.read_csv(
             io.BytesIO(data),
-            encoding=_encoding(data, path),
+            encoding=detect_encoding(data, path, expected=ACCEPTED),
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=False,
@@ -194,25 +181,7 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
 
 
 def _read_geojson(path: Path) -> Table:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(
-            f"{path.name} 不是有效的GeoJSON is not readable GeoJSON ({exc}).",
-            field="file",
-            value=path.name,
-            expected=ACCEPTED,
-        ) from exc
-    features = (
-        doc.get("features") if isinstance(doc, dict) and doc.get("type") == "FeatureCollection" else None
-    )
-    if not isinstance(features, list):
-        raise InvalidInput(
-            f"{path.name} 不是要素集合 is not a GeoJSON FeatureCollection.",
-            field="file",
-            value=path.name,
-            expected='{"type": "FeatureCollection", "features": [...]}',
-        )
+    doc, features = read_collection(path, expected=ACCEPTED)
     if not features:
         raise InvalidInput(f"{path.name} 没有数据行 holds no features.", field="file", value=path.name)
     props, problems = [], {}
@@ -228,7 +197,7 @@ def _read_geojson(path: Path) -> Table:
         raw=raw.rename(columns={"_x": "geometry_x", "_y": "geometry_y"}),
         fields=fields,
         fmt="geojson",
-        crs_in_file=_crs_member(doc, path),
+        crs_in_file=crs_member(doc, path),
         default_crs="wgs84",  # RFC 7946: GeoJSON without a crs member is WGS 84 lon/lat
         problems=problems,
     )
@@ -264,19 +233,3 @@ def _json_cell(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return json.dumps(value, ensure_ascii=False)
-
-
-def _crs_member(doc: dict[str, Any], path: Path) -> str | None:
-    member = doc.get("crs")
-    if member is None:
-        return None
-    props = member.get("properties") if isinstance(member, dict) else None
-    name = props.get("name") if isinstance(props, dict) else None
-    if not name:
-        raise InvalidInput(
-            f"{path.name}: the GeoJSON crs member names no coordinate system.",
-            field="crs",
-            value=json.dumps(member, ensure_ascii=False)[:80],
-            expected='{"type": "name", "properties": {"name": "EPSG:4326"}}, or no crs member (WGS 84)',
-        )
-    return str(name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import json
+import io
 import math
 import zipfile
 from dataclasses import dataclass, field
@@ -16,6 +16,8 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
 from gisgrid.errors import InvalidInput
+from gisgrid.files.geojson import crs_member, read_collection
+from gisgrid.files.text import detect_encoding
 from gisgrid.io.formats import (
     SHP_MAX_PARTS,
     check_layer_format,
@@ -99,24 +101,10 @@ def _attrs(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 
 def read_geojson(path: Path, *, crs: str | None = None) -> RawLayer:
     """A GeoJSON FeatureCollection; without a crs member it is WGS 84 (RFC 7946)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _unreadable(path, "a UTF-8 GeoJSON FeatureCollection", exc) from exc
-    if (
-        not isinstance(doc, dict)
-        or doc.get("type") != "FeatureCollection"
-        or not isinstance(doc.get("features"), list)
-    ):
-        raise InvalidInput(
-            f"{path.name} is not a GeoJSON FeatureCollection.",
-            field="file",
-            value=path.name,
-            expected='{"type": "FeatureCollection", "features": [...]}',
-        )
-    src = resolve_crs(given=crs, in_file=_crs_member(doc), file_name=path.name, default="wgs84")
+    doc, features = read_collection(path, expected="a UTF-8 GeoJSON FeatureCollection")
+    src = resolve_crs(given=crs, in_file=crs_member(doc, path), file_name=path.name, default="wgs84")
     rows, geoms, problems = [], [], []
-    for i, feat in enumerate(doc["features"]):
+    for i, feat in enumerate(features):
         feat = feat if isinstance(feat, dict) else {}
         props = feat.get("properties")
         rows.append(dict(props) if isinstance(props, dict) else {})
@@ -133,21 +121,6 @@ def read_geojson(path: Path, *, crs: str | None = None) -> RawLayer:
             problems.append(Problem(i, None, "geometry", f"unreadable geometry ({exc})"))
             geoms.append(None)
     return RawLayer(rows, geoms, src, problems)
-
-
-def _crs_member(doc: dict[str, Any]) -> str | None:
-    """The CRS name of a (pre-RFC 7946) GeoJSON `crs` member, if there is one."""
-    member = doc.get("crs")
-    props = member.get("properties") if isinstance(member, dict) else None
-    name = props.get("name") if isinstance(props, dict) else None
-    if member is not None and name is None:
-        raise InvalidInput(
-            "The GeoJSON crs member names no coordinate system.",
-            field="crs",
-            value=json.dumps(member)[:80],
-            expected='{"type": "name", "properties": {"name": "EPSG:4326"}}, or no crs member (WGS 84)',
-        )
-    return None if name is None else str(name)
 
 
 def read_ogr(spec: LayerSpec, path: Path, *, crs: str | None = None) -> RawLayer:
@@ -262,15 +235,18 @@ def _pick_layer(spec: LayerSpec, source: str, path: Path) -> str | None:
 
 
 def read_csv(spec: LayerSpec, path: Path, *, crs: str | None = None) -> RawLayer:
-    """A UTF-8 CSV file; geometry from a wkt/geometry column or lon/lat columns (a CSV never has a CRS)."""
+    """A CSV file (UTF-8 or GB18030); geometry from a wkt/geometry column or lon/lat columns (a CSV never has a CRS)."""
     csv.field_size_limit(CSV_FIELD_LIMIT)
+    expected = "a UTF-8 or GB18030 CSV file with a header row"
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            rows = [dict(r) for r in reader]
-            header = [h.strip().lower() for h in reader.fieldnames or []]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise _unreadable(path, "a UTF-8 CSV file with a header row", exc) from exc
+        data = path.read_bytes()
+        reader = csv.DictReader(
+            io.StringIO(data.decode(detect_encoding(data, path, expected=expected)), newline="")
+        )
+        rows = [dict(r) for r in reader]
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+    except (OSError, csv.Error) as exc:
+        raise _unreadable(path, expected, exc) from exc
     for row in rows:
         row.pop(None, None)  # type: ignore[call-overload]  # cells beyond the header
     if spec.geometry is None:

@@ -6,16 +6,19 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
-from gisgrid.layers import LAYERS
+from gisgrid.layers import REGISTRY
 from tests.conftest import login
+
+LAYERS = REGISTRY.map_layers
 
 
 def _db_count(connection: Connection, name: str, bbox: str | None = None) -> int:
     layer = LAYERS[name]
-    where = layer.where
+    dataset = REGISTRY.datasets[layer.dataset]
+    where = f"({dataset.current}) AND {layer.where}"
     if bbox:
         where += f" AND t.geom && ST_MakeEnvelope({bbox}, 4326)"
-    return int(connection.execute(text(f"SELECT count(*) FROM {layer.table} t WHERE {where}")).scalar_one())  # noqa: S608
+    return int(connection.execute(text(f"SELECT count(*) FROM {dataset.table} t WHERE {where}")).scalar_one())  # noqa: S608
 
 
 @pytest.mark.parametrize("name", list(LAYERS))

@@ -244,3 +244,14 @@ def test_a_job_cancelled_before_it_starts_is_skipped_by_the_worker(
         job = wait_for_job(client, job_id)
     assert job["status"] == "cancelled" and job["attempts"] == 0 and job["error"] is None
     assert job["progress"]["message"] == "已取消 cancelled"
+
+
+def test_derived_data_depends_on_registered_layers_and_is_rebuilt_after_them() -> None:
+    from gisgrid.jobs.derived import DERIVED, affected_by
+    from gisgrid.layers.registry import REGISTRY
+
+    for derived in DERIVED:
+        assert derived.depends_on <= set(REGISTRY.datasets), derived.name
+    assert [d.name for d in affected_by(["sites"])] == ["walk_site_access"]
+    assert [d.name for d in affected_by(["walk_edges", "grids"])] == ["walk_site_access"]
+    assert affected_by(["grids", "workers"]) == []
