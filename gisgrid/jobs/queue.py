@@ -243,6 +243,7 @@ async def run_worker(
         procrastinate.PsycopgConnector(conninfo=conninfo(engine), min_size=1, max_size=4)
     )
     async with app.open_async():
+        await recover_stalled(app)
         await app.run_worker_async(
             queues=[QUEUE],
             name=name,
@@ -251,7 +252,19 @@ async def run_worker(
             fetch_job_polling_interval=settings.jobs_poll_s,
             install_signal_handlers=install_signal_handlers,
             additional_context={"gisgrid": Runtime(engine, settings)},
+            # The `job` table keeps what people see; a succeeded queue entry has nothing more to say.
+            delete_jobs="successful",
         )
+
+
+async def recover_stalled(app: procrastinate.App) -> int:
+    """Put back in the queue the jobs a vanished worker was running (killed, machine restarted: no heartbeat
+    for 30 s); their `job` rows say running until the next run starts them again."""
+    stalled = list(await app.job_manager.get_stalled_jobs(queue=QUEUE))
+    for entry in stalled:
+        log.warning("job queue entry %s was left running by a vanished worker: retrying it", entry.id)
+        await app.job_manager.retry_job(entry)
+    return len(stalled)
 
 
 def start_worker(engine: Engine, settings: JobSettings, *, name: str = "gisgrid-app") -> asyncio.Task[None]:

@@ -42,6 +42,11 @@ def _gate(run: JobRun, params: dict[str, Any]) -> dict[str, Any]:
     return {"through": True}
 
 
+@handler("test_ok")
+def _ok(run: JobRun, params: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True, "attempt": run.job.attempts}
+
+
 @handler("test_bad_input")
 def _bad_input(run: JobRun, params: dict[str, Any]) -> dict[str, Any]:
     from gisgrid.errors import InvalidInput
@@ -255,3 +260,27 @@ def test_derived_data_depends_on_registered_layers_and_is_rebuilt_after_them() -
     assert [d.name for d in affected_by(["sites"])] == ["walk_site_access"]
     assert [d.name for d in affected_by(["walk_edges", "grids"])] == ["walk_site_access"]
     assert affected_by(["grids", "workers"]) == []
+
+
+def test_a_job_left_running_by_a_vanished_worker_runs_again_when_a_worker_starts(
+    jobs_engine: Engine, settings: Any, tmp_path: Any
+) -> None:
+    from api.app import create_app
+    from tests.conftest import worker_settings
+
+    job_id = queue.submit_now(jobs_engine, kind="test_ok", params={})
+    # As a worker that died in the middle leaves it: its queue entry doing, with no worker (pruned), the
+    # job running after one attempt.
+    with jobs_engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE procrastinate_jobs SET status = 'doing', worker_id = NULL "
+                "WHERE id = (SELECT queue_job_id FROM job WHERE id = :id)"
+            ),
+            {"id": job_id},
+        )
+        conn.execute(text("UPDATE job SET status = 'running', attempts = 1 WHERE id = :id"), {"id": job_id})
+    with TestClient(create_app(worker_settings(settings, tmp_path), engine=jobs_engine)) as client:
+        login(client, "admin")
+        job = wait_for_job(client, job_id)
+    assert job["status"] == "succeeded" and job["result"] == {"ok": True, "attempt": 2}
