@@ -283,13 +283,6 @@ async def stop_worker(task: asyncio.Task[None]) -> None:
         log.exception("job worker ended with an error")
 
 
-def worker_settings_engine(url: str, settings: JobSettings) -> Engine:
-    """An engine sized for a separate worker (`gisgrid jobs worker`)."""
-    from gisgrid.db.engine import make_engine
-
-    return make_engine(url, pool_size=max(2, settings.jobs_concurrency + 1))
-
-
 def submit_now(engine: Engine, **kwargs: Any) -> int:
     """`submit` in its own transaction; returns the job id."""
     with session_scope(engine) as session:
