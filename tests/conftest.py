@@ -3,6 +3,7 @@ built by the migrations with the demo data loaded, and one rolled-back transacti
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import threading
@@ -71,8 +72,11 @@ def settings(db_settings: DatabaseSettings, tmp_path_factory: pytest.TempPathFac
 
 def worker_settings(settings: Settings, upload_dir: Path) -> Settings:
     """`settings` with a job worker in the app (retrying at once, uploads in `upload_dir`)."""
-    jobs = JobSettings(jobs_worker=True, jobs_retry_wait_s=0, jobs_poll_s=0.5, jobs_upload_dir=upload_dir)
-    return Settings(db=settings.db, auth=settings.auth, jobs=jobs)
+    served = copy.copy(settings)
+    served.jobs = JobSettings(
+        jobs_worker=True, jobs_retry_wait_s=0, jobs_poll_s=0.5, jobs_upload_dir=upload_dir
+    )
+    return served
 
 
 @pytest.fixture(scope="session")

@@ -67,4 +67,5 @@ def get_layer(
         limit=limit or cap,
         offset=offset,
         private=principal.can("contacts.read"),
+        viewer=principal,
     )

@@ -27,6 +27,7 @@ from gisgrid.auth import audit
 from gisgrid.auth.policy import Principal, require
 from gisgrid.db import copy
 from gisgrid.errors import Forbidden
+from gisgrid.files.csvsafe import neutralise_frame
 from gisgrid.incidents.bulk_read import Table, detect, read_table
 from gisgrid.incidents.bulk_rows import Categories, check_rows
 from gisgrid.incidents.workflow import STEP_OF_STATUS
@@ -321,7 +322,7 @@ def error_rows(table: Table, reasons: pd.Series) -> pd.DataFrame:
 
 def error_csv(result: ImportResult) -> str:
     """The error rows as CSV text (no BOM)."""
-    return result.errors.to_csv(index=False, lineterminator="\r\n")
+    return neutralise_frame(result.errors).to_csv(index=False, lineterminator="\r\n")
 
 
 def report(result: ImportResult, *, preview_rows: int = 100) -> dict[str, Any]:

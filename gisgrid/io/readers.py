@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import zipfile
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
 from gisgrid.errors import InvalidInput
+from gisgrid.files.csvsafe import restore
 from gisgrid.files.geojson import crs_member, read_collection
+from gisgrid.files.limits import check_unpacked_size, limits, too_many
 from gisgrid.files.text import detect_encoding
 from gisgrid.io.formats import (
     SHP_MAX_PARTS,
@@ -55,6 +58,7 @@ def read_file(
         )
     name = detect_format(path, fmt)
     check_layer_format(spec, name)
+    check_unpacked_size(path)
     if name == "geojson":
         raw = read_geojson(path, crs=crs)
     elif name == "csv":
@@ -65,7 +69,16 @@ def read_file(
         raise InvalidInput(
             f"{path.name} holds no features.", field="file", value=path.name, expected="at least one feature"
         )
+    _check_count(path, len(raw.rows))
     return to_records(spec, raw)
+
+
+def _check_count(path: Path, count: int) -> None:
+    cap = limits().import_max_features
+    if count > cap:
+        raise too_many(
+            path, f"{count:,} or more", cap, what="features", setting="GISGRID_IMPORT_MAX_FEATURES"
+        )
 
 
 def to_records(spec: LayerSpec, raw: RawLayer) -> tuple[list[Record], list[Problem]]:
@@ -102,6 +115,7 @@ def _attrs(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 def read_geojson(path: Path, *, crs: str | None = None) -> RawLayer:
     """A GeoJSON FeatureCollection; without a crs member it is WGS 84 (RFC 7946)."""
     doc, features = read_collection(path, expected="a UTF-8 GeoJSON FeatureCollection")
+    _check_count(path, len(features))
     src = resolve_crs(given=crs, in_file=crs_member(doc, path), file_name=path.name, default="wgs84")
     rows, geoms, problems = [], [], []
     for i, feat in enumerate(features):
@@ -148,6 +162,8 @@ def read_ogr(spec: LayerSpec, path: Path, *, crs: str | None = None) -> RawLayer
 def _read_gdal(spec: LayerSpec, source: str, path: Path) -> tuple[dict[str, Any], Any, Any, Any]:
     """pyogrio's raw read; a Shapefile without .cpg is decoded as UTF-8, else GB18030 (GBK), never Latin-1."""
     layer = _pick_layer(spec, source, path)
+    info = pyogrio.read_info(source, layer=layer)
+    _check_count(path, int(info.get("features") or 0))  # from the header: nothing read yet
     meta, fids, wkbs, columns = pyogrio.raw.read(source, layer=layer, return_fids=True)
     if meta.get("encoding") == "ISO-8859-1" and source.lower().endswith(".shp") and not _has_cpg(source):
         # GDAL falls back to Latin-1 without a .cpg, which turns Chinese text into mojibake without a word.
@@ -159,7 +175,7 @@ def _read_gdal(spec: LayerSpec, source: str, path: Path) -> tuple[dict[str, Any]
             meta, fids, wkbs, columns = pyogrio.raw.read(
                 source, layer=layer, return_fids=True, encoding="GB18030"
             )
-    meta["fid_column"] = pyogrio.read_info(source, layer=layer).get("fid_column")
+    meta["fid_column"] = info.get("fid_column")
     return meta, fids, wkbs, columns
 
 
@@ -243,7 +259,11 @@ def read_csv(spec: LayerSpec, path: Path, *, crs: str | None = None) -> RawLayer
         reader = csv.DictReader(
             io.StringIO(data.decode(detect_encoding(data, path, expected=expected)), newline="")
         )
-        rows = [dict(r) for r in reader]
+        # One row past the limit is enough to refuse the file; the rest is never read.
+        rows = [
+            {k: restore(v) for k, v in r.items()}  # our CSV exports neutralise formula-like cells
+            for r in itertools.islice(reader, limits().import_max_features + 1)
+        ]
         header = [h.strip().lower() for h in reader.fieldnames or []]
     except (OSError, csv.Error) as exc:
         raise _unreadable(path, expected, exc) from exc
@@ -297,8 +317,12 @@ def _csv_geometries(
 
 
 def _unreadable(path: Path, expected: str, exc: BaseException) -> InvalidInput:
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # GDAL's messages name the file with its full path: the server's folders are nobody's business.
+    for folder in {str(path.parent), str(path.resolve().parent)}:
+        detail = detail.replace(folder + "/", "").replace(folder, "")
     return InvalidInput(
-        f"{path.name} cannot be read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+        f"{path.name} cannot be read: {detail}",
         field="file",
         value=path.name,
         expected=expected,

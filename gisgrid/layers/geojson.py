@@ -9,6 +9,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gisgrid.auth import contacts
+from gisgrid.auth.policy import Principal
 from gisgrid.errors import InvalidInput
 from gisgrid.layers.registry import REGISTRY, MapLayer
 
@@ -64,6 +66,7 @@ def layer_features(
     limit: int,
     offset: int = 0,
     private: bool = False,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """A GeoJSON FeatureCollection of one layer's features in `bbox`, one page of at most `limit`."""
     layer = get_layer(name)
@@ -84,7 +87,7 @@ def layer_features(
         {
             "type": "Feature",
             "geometry": json.loads(r.geometry),
-            "properties": public_properties(r.properties, private),
+            "properties": public_properties(r.properties, private, viewer),
         }
         for r in rows
     ]
@@ -104,10 +107,16 @@ def _private_keys() -> set[str]:
     return {fs.name for d in REGISTRY.datasets.values() for fs in d.properties() if fs.private}
 
 
-def public_properties(props: dict[str, Any], private: bool) -> dict[str, Any]:
-    """Without the registry's private fields (households, population, phones) unless the caller may see them."""
+def public_properties(
+    props: dict[str, Any], private: bool, viewer: Principal | None = None
+) -> dict[str, Any]:
+    """Without the registry's private fields (households, population, phones) unless the caller may see them;
+    workers' phones as `viewer` may see them (full, masked: gisgrid/auth/contacts.py)."""
     if private:
-        return props
+        out = dict(props)
+        if "workers" in out:
+            out["workers"] = contacts.workers_for(viewer, out["workers"])
+        return out
     hidden = _private_keys()
     out = {k: v for k, v in props.items() if k not in hidden}
     if "workers" in out:

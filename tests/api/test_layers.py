@@ -105,3 +105,33 @@ def test_map_config_defaults_offline(client: TestClient) -> None:
     assert cfg["tile_url"] is None
     assert cfg["default_language"] == "zh"
     assert len(cfg["extent"]) == 4 and cfg["extent"][0] < cfg["extent"][2]
+
+
+def test_phones_are_full_for_dispatchers_masked_for_other_roles_absent_for_anonymous(
+    client: TestClient, connection: Connection
+) -> None:
+    code = connection.execute(
+        text(
+            "SELECT wg.grid_code FROM worker_grid wg JOIN grid_unit g ON g.code = wg.grid_code "
+            "WHERE g.level = 'micro' AND g.valid_to IS NULL ORDER BY wg.grid_code LIMIT 1"
+        )
+    ).scalar_one()
+    connection.execute(
+        text(
+            "UPDATE worker SET phone = '13800001234' WHERE id IN "
+            "(SELECT worker_id FROM worker_grid WHERE grid_code = :c)"
+        ),
+        {"c": code},
+    )
+
+    def phones() -> set[str | None]:
+        feats = client.get("/api/layers/micro_grids?limit=5000").json()["features"]
+        (props,) = [f["properties"] for f in feats if f["properties"]["code"] == code]
+        return {w.get("phone", "absent") for w in props["workers"]}
+
+    assert phones() == {"absent"}
+    login(client, "planner")
+    assert phones() == {"138****1234"}
+    client.cookies.clear()
+    login(client, "dispatcher")
+    assert phones() == {"13800001234"}

@@ -198,6 +198,7 @@ def test_unreadable_file_is_refused_naming_the_file(session: Session, tmp_path: 
     exc = refused(session, layer="grids", path=path, crs="wgs84")
     assert exc.field in ("file", "format")
     assert path.name in exc.message or path.suffix in str(exc.value)
+    assert str(tmp_path) not in str(exc.to_dict())  # no server paths in the answer
 
 
 def test_empty_file_is_refused(session: Session, tmp_path: Path) -> None:
