@@ -19,6 +19,7 @@ from api.deps import (
     policy,
 )
 from api.errors import error_response
+from api.schemas.accounts import LoginAnswer, LogoutAnswer, Me, TokenAnswer
 from gisgrid.auth import accounts, audit
 from gisgrid.auth.policy import ROLE_TITLES
 
@@ -55,7 +56,7 @@ def _me(principal: Any) -> dict[str, Any]:
     "token (also in the readable `gisgrid_csrf` cookie) that cookie-authenticated writes must send in the "
     "X-CSRF-Token header. After repeated failures the account locks for a while. 401 on failure.",
     responses={401: {"description": "wrong credentials, locked or disabled"}},
-    response_model=None,
+    response_model=LoginAnswer,
     **policy("public"),
 )
 def login(
@@ -103,6 +104,7 @@ def login(
     summary="退出 Log out",
     description="Ends the current session (or revokes the bearer token used) and clears the cookies. "
     "Without a live session it only clears the cookies.",
+    response_model=LogoutAnswer,
     **policy("public"),
 )
 def logout(
@@ -129,6 +131,7 @@ def logout(
     summary="当前用户 Who am I",
     description="The caller's user name, role and scope; `authenticated: false` for anonymous callers, with "
     "`session_expired: true` and the reason when the browser sent a dead session cookie (which is then cleared).",
+    response_model=Me,
     **policy("public"),
 )
 def me(principal: PrincipalDep) -> dict[str, Any]:
@@ -140,6 +143,7 @@ def me(principal: PrincipalDep) -> dict[str, Any]:
     summary="创建 API 令牌 Create an API token",
     description="Creates a bearer token for the calling account (for scripts: `Authorization: Bearer …`). "
     "The token is shown once; only its keyed hash is stored.",
+    response_model=TokenAnswer,
     **policy("user"),
 )
 def create_token(

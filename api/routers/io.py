@@ -6,7 +6,7 @@ import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path as FilePath
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Path, Query, Request
@@ -42,6 +42,21 @@ UPLOAD_BODY = {
             }
         }
     },
+}
+
+
+BINARY = {"type": "string", "format": "binary"}
+FILE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "geojson": {
+        "type": "object",
+        "description": "GeoJSON FeatureCollection (RFC 7946, WGS 84) with the fields the import reads",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
+        },
+    },
+    "csv": {"type": "string", "description": "UTF-8 CSV, geometry as WKT in `wkt`"},
 }
 
 
@@ -169,7 +184,9 @@ def _check_scope(principal: Principal) -> None:
     responses={
         200: {
             "description": "the file, as an attachment",
-            "content": {f.media_type: {} for f in FORMATS.values()},
+            "content": {
+                f.media_type: {"schema": FILE_SCHEMAS.get(name, BINARY)} for name, f in FORMATS.items()
+            },
         },
         404: {"description": "no such layer"},
         422: {"description": "a format the layer cannot be written in"},

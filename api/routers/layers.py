@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from api.deps import PrincipalDep, SessionDep, SettingsDep, policy
+from api.schemas.layers import LayerPage, LayerSummary
 from gisgrid import layers as layer_service
 from gisgrid.errors import InvalidInput
 
@@ -17,6 +19,8 @@ router = APIRouter(prefix="/api", tags=["layers"])
     "/layers",
     summary="图层列表 List layers",
     description="Every map layer with titles and feature counts.",
+    response_model=list[LayerSummary],
+    response_model_exclude_unset=True,
     **policy("public"),
 )
 def list_layers(session: SessionDep) -> list[dict[str, Any]]:
@@ -35,6 +39,9 @@ def list_layers(session: SessionDep) -> list[dict[str, Any]]:
         "responsible workers' names and roles. Household and population figures and workers' (masked) phone "
         "numbers are shown only to logged-in users."
     ),
+    # Documented, not validated: a page holds up to the server's limit of features (the route answers itself).
+    response_model=LayerPage,
+    response_class=JSONResponse,
     responses={404: {"description": "no such layer"}, 422: {"description": "bad bbox, limit or offset"}},
     **policy("public"),
 )
@@ -51,7 +58,7 @@ def get_layer(
         int | None, Query(ge=1, description="features per page (default and max: the server's limit)")
     ] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="features to skip")] = 0,
-) -> dict[str, Any]:
+) -> JSONResponse:
     cap = settings.map.layer_max_features
     if limit is not None and limit > cap:
         raise InvalidInput(
@@ -60,7 +67,7 @@ def get_layer(
             value=limit,
             expected=f"1..{cap}; page with offset",
         )
-    return layer_service.layer_features(
+    page = layer_service.layer_features(
         session,
         name=layer,
         bbox=layer_service.parse_bbox(bbox),
@@ -69,3 +76,4 @@ def get_layer(
         private=principal.can("contacts.read"),
         viewer=principal,
     )
+    return JSONResponse(page)

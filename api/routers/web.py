@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import SessionDep, SettingsDep, policy
+from api.schemas.layers import MapConfig
 from gisgrid import layers as layer_service
 from gisgrid.config import PROJECT_ROOT, Settings
 
@@ -17,6 +18,9 @@ WEB = PROJECT_ROOT / "web"
 VENDOR = {
     "leaflet": WEB / "node_modules" / "leaflet" / "dist",
     "geoman": WEB / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist",
+    # The API documentation pages (/docs, /redoc; api/routers/docs.py).
+    "swagger-ui": WEB / "node_modules" / "swagger-ui-dist",
+    "redoc": WEB / "node_modules" / "redoc" / "bundles",
 }
 
 router = APIRouter(tags=["web"])
@@ -33,6 +37,8 @@ def index() -> FileResponse:
     summary="地图配置 Map configuration",
     description="What the map page needs at start: the optional online tile layer (empty = offline base map), "
     "the default language, the extent of the data and the layers with their feature counts.",
+    response_model=MapConfig,
+    response_model_exclude_unset=True,
     **policy("public"),
 )
 def map_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:

@@ -7,8 +7,8 @@ and cached per connection by asyncpg; `json` columns arrive already parsed (orjs
 
 Two implementations of one small interface, both running the same SQL on the real server:
 - `PoolDB`: the asyncpg pool the app opens in its lifespan (what production and the live-server tests use);
-- `ConnectionDB`: the same statements on a SQLAlchemy connection in a worker thread, so that tests whose data
-  lives in an uncommitted test transaction see it.
+- `ConnectionDB`: the same statements on a SQLAlchemy connection in a worker thread (asyncio.to_thread: the
+  domain does not import starlette), so that tests whose data lives in an uncommitted test transaction see it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import asyncpg
 import orjson
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
-from starlette.concurrency import run_in_threadpool
 
 from gisgrid.errors import DatabaseUnavailable
 
@@ -161,7 +160,7 @@ class ConnectionDB:
         return dict(row) if row is not None else None
 
     async def fetchrow(self, sql: str, *args: Any) -> Mapping[str, Any] | None:
-        return await run_in_threadpool(self._run, sql, args, rows=True)
+        return await asyncio.to_thread(self._run, sql, args, rows=True)
 
     async def execute(self, sql: str, *args: Any) -> None:
-        await run_in_threadpool(self._run, sql, args, rows=False)
+        await asyncio.to_thread(self._run, sql, args, rows=False)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from gisgrid.auth.policy import Principal
 from gisgrid.coverage.access import build_site_access
 from gisgrid.db.engine import session_scope
+from gisgrid.db.models import Job
 from gisgrid.errors import InvalidInput
-from gisgrid.jobs.models import Job
 from gisgrid.jobs.queue import JobRun, handler, submit
 
 KIND = "derived_rebuild"

@@ -30,9 +30,9 @@ from sqlalchemy.orm import Session
 from gisgrid.auth.policy import Principal
 from gisgrid.config import JobSettings
 from gisgrid.db.engine import session_scope
+from gisgrid.db.models import Job
 from gisgrid.errors import DatabaseUnavailable, GisGridError, InvalidInput
 from gisgrid.jobs import store
-from gisgrid.jobs.models import Job
 
 log = logging.getLogger("gisgrid.jobs")
 

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from gisgrid.auth.policy import Principal
 from gisgrid.db.engine import session_scope
+from gisgrid.db.models import Job
 from gisgrid.errors import NotFound
-from gisgrid.jobs.models import Job
 
 FINISHED = ("succeeded", "failed", "cancelled")
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from gisgrid.jobs.models import Job
+from gisgrid.db.models import Job
 
 # Parameters for the worker only: where the upload waits on the server's disk.
 INTERNAL_PARAMS = frozenset({"path", "upload_dir"})

@@ -67,7 +67,7 @@ def test_cookie_write_without_csrf_is_refused_and_changes_nothing(
 def test_edit_is_audited_with_before_and_after(client: TestClient, session: Session) -> None:
     csrf = login(client, "planner")
     code = _micro_code(session)
-    old = session.execute(text("SELECT households FROM grid_unit WHERE code=:c"), {"c": code}).scalar()
+    old = session.execute(text("SELECT households FROM grid_unit WHERE code=:c"), {"c": code}).scalar_one()
     etag = client.get(f"/api/grids/{code}").headers["etag"]
     res = client.patch(f"/api/grids/{code}", json={"households": old + 1}, headers={"If-Match": etag, **csrf})
     assert res.status_code == 200 and res.headers["etag"] == f'"{int(etag.strip(chr(34))) + 1}"'

@@ -1,4 +1,4 @@
-"""`gisgrid jobs`: run a worker, list jobs, show one (the integrator moves this into the CLI package)."""
+"""`gisgrid jobs …`: run a job worker, list jobs, show or cancel one."""
 
 from __future__ import annotations
 
@@ -9,22 +9,24 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from gisgrid.cli.common import console
+from gisgrid.cli.common import session as configured_session
 from gisgrid.config import Settings
-from gisgrid.db.engine import make_engine, session_scope
+from gisgrid.db.engine import make_engine
 from gisgrid.jobs import store
 from gisgrid.jobs.queue import run_worker
 from gisgrid.jobs.views import JobView, view
 
-app = typer.Typer(help="Jobs: the long runs (imports, derived data) and their worker.", no_args_is_help=True)
-console = Console()
+jobs_app = typer.Typer(
+    help="Jobs: the long runs (imports, derived data) and their worker.", no_args_is_help=True
+)
 T = TypeVar("T")
 
 
-@app.command("worker")
+@jobs_app.command("worker")
 def worker_cmd(
     once: Annotated[bool, typer.Option("--once", help="run the jobs waiting now, then stop")] = False,
 ) -> None:
@@ -41,7 +43,7 @@ def worker_cmd(
         engine.dispose()
 
 
-@app.command("list")
+@jobs_app.command("list")
 def list_cmd(
     limit: Annotated[int, typer.Option(help="how many, newest first")] = 20,
     kind: Annotated[
@@ -68,7 +70,7 @@ def list_cmd(
     console.print(table)
 
 
-@app.command("show")
+@jobs_app.command("show")
 def show_cmd(
     job_id: Annotated[int, typer.Argument(help="the job's id")],
     as_json: Annotated[bool, typer.Option("--json", help="JSON instead of text")] = False,
@@ -89,15 +91,11 @@ def show_cmd(
         console.print_json(json.dumps({"error": v.error.model_dump(exclude_none=True)}, ensure_ascii=False))
 
 
-@app.command("cancel")
+@jobs_app.command("cancel")
 def cancel_cmd(job_id: Annotated[int, typer.Argument(help="the job's id")]) -> None:
     """Cancel a job that has not started yet (a running job finishes)."""
-    engine = make_engine(Settings().db.url(), pool_size=1)
-    try:
-        with session_scope(engine) as session:
-            cancelled = store.cancel(session, job_id)
-    finally:
-        engine.dispose()
+    with configured_session() as session:
+        cancelled = store.cancel(session, job_id)
     if not cancelled:
         console.print(f"任务 Job {job_id} has already started or finished: not cancelled.")
         raise typer.Exit(1)
@@ -110,9 +108,5 @@ def _progress(v: JobView) -> str:
 
 
 def _read(func: Callable[[Session], T]) -> T:
-    engine = make_engine(Settings().db.url(), pool_size=1)
-    try:
-        with session_scope(engine) as session:
-            return func(session)
-    finally:
-        engine.dispose()
+    with configured_session() as session:
+        return func(session)

@@ -20,7 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from gisgrid.db.models import Base
+from gisgrid.db.models.base import Base
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 
