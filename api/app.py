@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.deps import CSRF_COOKIE, SECURITY_SCHEMES, SESSION_COOKIE, security_for
+from api.input_guard import InputGuardMiddleware
 from api.routers import (
     admin,
     auth,
@@ -159,6 +160,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
 
     app.add_middleware(DeadSessionMiddleware)
+    app.add_middleware(InputGuardMiddleware)  # outermost: bad text never reaches a route
     app.state.settings = settings
     app.state.secret = load_secret(settings.auth.secret_key_file)
     errors.install(app)

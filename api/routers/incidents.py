@@ -60,8 +60,8 @@ class IncidentIn(BaseModel):
     reporter: str | None = Field(default=None, max_length=100)
     address: str | None = Field(default=None, max_length=300)
     ext_id: str | None = Field(default=None, max_length=64, description="an outside system's id (unique)")
-    lon: float | None = Field(default=None, description="longitude in `crs`")
-    lat: float | None = Field(default=None, description="latitude in `crs`")
+    lon: float | None = Field(default=None, allow_inf_nan=False, description="longitude in `crs`")
+    lat: float | None = Field(default=None, allow_inf_nan=False, description="latitude in `crs`")
     crs: InputCRS | None = Field(default=None, description="required with lon/lat: wgs84|cgcs2000|gcj02|bd09")
     compound: str | None = Field(default=None, max_length=32, description="compound id instead of lon/lat")
     building: str | None = Field(default=None, max_length=32, description="building label, e.g. 3栋 or 3")
@@ -180,8 +180,8 @@ def get_meta(session: SessionDep) -> dict[str, Any]:
 def get_duplicates(
     session: SessionDep,
     principal: PrincipalDep,
-    lon: Annotated[float, Query(description="longitude in `crs`")],
-    lat: Annotated[float, Query(description="latitude in `crs`")],
+    lon: Annotated[float, Query(allow_inf_nan=False, description="longitude in `crs`")],
+    lat: Annotated[float, Query(allow_inf_nan=False, description="latitude in `crs`")],
     crs: Annotated[InputCRS, Query(description="wgs84 | cgcs2000 | gcj02 | bd09")],
     category: Annotated[str, Query(max_length=40, pattern=CODE)],
     at: Annotated[datetime | None, Query(description="report time (ISO with offset); default now")] = None,

@@ -45,10 +45,14 @@ async def get_locate(
     db: AioDep,
     settings: SettingsDep,
     principal: AsyncPrincipalDep,
-    lon: Annotated[float, Query(description="longitude in `crs`", examples=[104.107747])],
-    lat: Annotated[float, Query(description="latitude in `crs`", examples=[30.637684])],
+    lon: Annotated[
+        float, Query(allow_inf_nan=False, description="longitude in `crs`", examples=[104.107747])
+    ],
+    lat: Annotated[float, Query(allow_inf_nan=False, description="latitude in `crs`", examples=[30.637684])],
     crs: Annotated[InputCRS, Query(description="wgs84 | cgcs2000 | gcj02 | bd09 (required, never guessed)")],
-    accuracy: Annotated[float | None, Query(ge=0, le=1000, description="accuracy radius in metres")] = None,
+    accuracy: Annotated[
+        float | None, Query(ge=0, le=1000, allow_inf_nan=False, description="accuracy radius in metres")
+    ] = None,
     at: Annotated[datetime | None, Query(description="ISO time; default now")] = None,
 ) -> Response:
     # The hot route of the dispatch centre: async on the asyncpg pool, serialized with orjson (see gisgrid.db.aio).

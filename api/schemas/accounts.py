@@ -50,6 +50,19 @@ class TokenAnswer(Schema):
     expires_at: Timestamp = Field(description="到期 when the token stops working")
 
 
+class TokenRow(Schema):
+    """API 令牌 One API token (never the token itself)."""
+
+    id: str = Field(description="编号 the token's public id (revoke with DELETE /api/auth/tokens/{id})")
+    username: str = Field(description="账户 the account it acts for")
+    name: str | None = Field(description="用途 what it is for")
+    created_at: Timestamp = Field(description="创建 when it was made")
+    expires_at: Timestamp = Field(description="到期 when it stops working")
+    last_seen_at: Timestamp | None = Field(description="最近使用 when it was last used")
+    revoked_at: Timestamp | None = Field(description="撤销 when it was revoked, if it was")
+    active: bool = Field(description="有效 neither revoked nor expired")
+
+
 class UserSummary(Schema):
     """账户 One account, without secrets."""
 

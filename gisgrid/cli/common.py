@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -19,15 +20,17 @@ from gisgrid.db.cluster import LocalCluster
 from gisgrid.db.engine import make_engine, session_scope
 from gisgrid.errors import GisGridError, InvalidInput
 
-console = Console()
-err = Console(stderr=True)
+# No markup: names, titles and messages come from users and files, and "[/bold]x" in one would crash the
+# command or restyle the output (styles go through rich Text objects instead).
+console = Console(markup=False, highlight=False)
+err = Console(stderr=True, markup=False, highlight=False)
 
 
 def print_error(exc: GisGridError) -> None:
     """A domain error as the user reads it: message, what was expected, details (not the problem list)."""
-    err.print(f"[bold red]错误 Error:[/] {exc.message}")
+    err.print(Text.assemble(("错误 Error: ", "bold red"), exc.message))
     if exc.expected:
-        err.print(f"[yellow]应为 Expected:[/] {exc.expected}")
+        err.print(Text.assemble(("应为 Expected: ", "yellow"), str(exc.expected)))
     for key, value in exc.details.items():
         if key != "problems":
             err.print(f"  {key}: {value}")
@@ -39,8 +42,8 @@ def print_json(data: Any) -> None:
 
 
 def cluster(settings: Settings) -> LocalCluster:
-    """The project's own PostGIS cluster under var/."""
-    return LocalCluster(root=settings.db.db_cluster_dir, port=settings.db.db_port)
+    """The project's own PostGIS cluster under var/ (with its WAL archive)."""
+    return LocalCluster.from_settings(settings.db)
 
 
 @contextmanager

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
 from gisgrid.cli.common import console, engine, err, progress_bar
 
@@ -71,7 +72,11 @@ def _print_problems(exc: ImportRejected) -> None:
         table.add_row(str(p.index) if p.index >= 0 else "(existing)", p.key or "", p.field, p.message)
     err.print(table)
     more = " (the first 100 are shown)" if len(exc.problems) > 100 else ""
-    err.print(f"[bold red]错误 Error:[/] {len(exc.problems)} problem(s){more}; nothing was imported.")
+    err.print(
+        Text.assemble(
+            ("错误 Error: ", "bold red"), f"{len(exc.problems)} problem(s){more}; nothing was imported."
+        )
+    )
 
 
 def export_cmd(

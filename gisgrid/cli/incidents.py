@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from gisgrid.cli.common import console, iso_time, print_json, progress_bar, session
 
@@ -56,7 +57,7 @@ def list_cmd(
             item["level"],
             item["category"]["name"],
             item["grid"]["micro_code"] or "",
-            f"[{COLOUR_STYLE[step['colour']]}]{due or '—'}[/]",
+            Text(due or "—", style=COLOUR_STYLE[step["colour"]]),
             item["title"],
         )
     console.print(table)
@@ -78,11 +79,16 @@ def show_cmd(
         return
     step = item["step"]
     console.print(
-        f"[bold]#{item['id']} {item['title']}[/]  ({item['category']['name']} {item['category']['code']})"
+        Text.assemble(
+            (f"#{item['id']} {item['title']}", "bold"),
+            f"  ({item['category']['name']} {item['category']['code']})",
+        )
     )
     console.print(f"状态 Status: {item['status_label']}, level {item['level']}, version {item['version']}")
-    colour = f"[{COLOUR_STYLE[step['colour']]}]{step['colour']}[/]"
-    console.print(f"步骤 Step: {step['name'] or '—'}, due {step['due_at'] or '—'} ({colour})")
+    colour = Text(str(step["colour"]), style=COLOUR_STYLE[step["colour"]])
+    console.print(
+        Text.assemble(f"步骤 Step: {step['name'] or '—'}, due {step['due_at'] or '—'} (", colour, ")")
+    )
     grid = item["grid"]
     console.print(
         f"网格 Grid: {grid['micro_name'] or ''} {grid['micro_code']} (community {grid['community_code']})"
@@ -183,5 +189,7 @@ def import_cmd(
     if done["errors"]:
         path = write_errors(result, errors or default_errors_path(file))
         console.print(
-            f"[yellow]错误行已写入 Error rows written to[/] {path} (UTF-8 with BOM, opens in Excel)."
+            Text.assemble(
+                ("错误行已写入 Error rows written to", "yellow"), f" {path} (UTF-8 with BOM, opens in Excel)."
+            )
         )

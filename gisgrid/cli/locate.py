@@ -6,6 +6,7 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.text import Text
 
 from gisgrid.cli.common import console, iso_time, session
 from gisgrid.config import Settings
@@ -51,7 +52,9 @@ def _print_answer(answer: dict[str, Any]) -> None:
         others = ", ".join(
             c["code"] for c in answer["candidates"] if c["code"] != answer["micro_grid"]["code"]
         )
-        console.print(f"[yellow]Ambiguous[/]: within {answer['accuracy_m']} m of {others}")
+        console.print(
+            Text.assemble(("Ambiguous", "yellow"), f": within {answer['accuracy_m']} m of {others}")
+        )
     for worker in answer["workers"]:
         console.print(f"  {worker['title']}: {worker['name']} {worker.get('phone') or ''}")
     if answer["compound"]:

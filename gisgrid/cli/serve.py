@@ -34,5 +34,5 @@ def serve_cmd(
             expected="change them (gisgrid users set-password USER) or disable them, or start with --demo",
         )
     host, port = host or settings.server.host, port or settings.server.port
-    console.print(f"gisgrid at [bold]http://{host}:{port}[/]  (API docs: http://{host}:{port}/docs)")
+    console.print(f"gisgrid at http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -108,3 +108,56 @@ def users_token(
             name=name,
         )
     console.print(issued.token, soft_wrap=True)
+
+
+@users_app.command("tokens")
+def users_tokens(
+    username: Annotated[str | None, typer.Argument(help="one account (default: every account)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """List API tokens (never the tokens themselves), newest first."""
+    from rich.table import Table
+
+    from gisgrid.auth import accounts
+
+    with session() as sess:
+        tokens = accounts.list_tokens(sess, username=username)
+    if as_json:
+        rows = [
+            {
+                "id": t.id,
+                "username": t.username,
+                "name": t.name,
+                "created_at": t.created_at.isoformat(),
+                "expires_at": t.expires_at.isoformat(),
+                "active": t.active,
+            }
+            for t in tokens
+        ]
+        console.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table("id", "user", "name", "created", "expires", "last used", "state")
+    for t in tokens:
+        state = "active" if t.active else ("revoked" if t.revoked_at else "expired")
+        table.add_row(
+            t.id,
+            t.username,
+            t.name or "",
+            f"{t.created_at:%Y-%m-%d %H:%M}",
+            f"{t.expires_at:%Y-%m-%d}",
+            f"{t.last_seen_at:%Y-%m-%d %H:%M}" if t.last_seen_at else "",
+            state,
+        )
+    console.print(table)
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(
+    token_id: Annotated[str, typer.Argument(help="the id shown by `gisgrid users tokens`")],
+) -> None:
+    """Revoke one API token at once."""
+    from gisgrid.auth import accounts
+
+    with session() as sess:
+        token = accounts.revoke_token(sess, token_id=token_id, actor=None)
+    console.print(f"Token {token.id} of {token.username} ({token.name or '—'}) revoked.")
