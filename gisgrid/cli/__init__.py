@@ -11,6 +11,7 @@
     users       gisgrid/cli/users.py      accounts and tokens
     backup, restore, db standby  gisgrid/cli/ops.py  backups, point-in-time restore, the hot standby
     incidents   gisgrid/cli/incidents.py  incidents: list, show, statistics, hotline import
+    jobs        gisgrid/cli/jobs.py       the job worker; list, show and cancel jobs
 
 Shared helpers (consoles, error printing, engine and session from the settings) are in gisgrid/cli/common.py.
 """
@@ -27,6 +28,7 @@ from gisgrid.cli.db import db_app
 from gisgrid.cli.demo import demo_app
 from gisgrid.cli.grids import grids_app
 from gisgrid.cli.incidents import incidents_app
+from gisgrid.cli.jobs import jobs_app
 from gisgrid.cli.ops import backup_cmd, restore_cmd, standby_app
 from gisgrid.cli.users import users_app
 from gisgrid.errors import GisGridError
@@ -37,6 +39,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(grids_app, name="grids")
+app.add_typer(jobs_app, name="jobs")
 app.command("import")(files.import_cmd)
 app.command("export")(files.export_cmd)
 app.command("validate")(validate.validate_cmd)

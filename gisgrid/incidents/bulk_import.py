@@ -121,7 +121,7 @@ def import_incidents(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import a hotline export in the caller's transaction; InvalidInput refuses the whole file."""
-    _authorise(actor)
+    authorise_import(actor)
     now = now or datetime.now(UTC)
     watch = _Stopwatch(progress or _quiet)
     with watch.stage(0):
@@ -141,9 +141,15 @@ def import_incidents(
     return result
 
 
-def _read(path: Path, *, crs: str | None, fmt: str | None) -> tuple[Table, SourceCRS]:
-    if detect(path, fmt) != "geojson":  # CSV and XLSX state no coordinate system: refuse before reading them
+def precheck(path: Path, *, crs: str | None, fmt: str | None) -> None:
+    """Refuse at once what needs no reading: an unknown format, or CSV and XLSX (which state no coordinate
+    system) without `crs`."""
+    if detect(path, fmt) != "geojson":
         resolve_crs(given=crs, in_file=None, file_name=path.name)
+
+
+def _read(path: Path, *, crs: str | None, fmt: str | None) -> tuple[Table, SourceCRS]:
+    precheck(path, crs=crs, fmt=fmt)
     table = read_table(path, fmt=fmt)
     source = resolve_crs(given=crs, in_file=table.crs_in_file, file_name=path.name, default=table.default_crs)
     return table, source
@@ -174,7 +180,8 @@ def _load(
     return outside
 
 
-def _authorise(actor: Principal | None) -> None:
+def authorise_import(actor: Principal | None) -> None:
+    """Forbidden unless the actor may bulk-import incidents (the role, and the whole subdistrict as scope)."""
     if actor is None:
         return
     require(actor, "incidents.import")
@@ -316,6 +323,19 @@ def error_rows(table: Table, reasons: pd.Series) -> pd.DataFrame:
 def error_csv(result: ImportResult) -> str:
     """The error rows as CSV text (no BOM)."""
     return neutralise_frame(result.errors).to_csv(index=False, lineterminator="\r\n")
+
+
+def report(result: ImportResult, *, preview_rows: int = 100) -> dict[str, Any]:
+    """The counts, the first `preview_rows` refused rows and the whole error CSV (the API's answer)."""
+    preview = [
+        {"row": int(r[0]), "ext_id": str(r[1]), "reason": str(r[2])}
+        for r in result.errors.iloc[:preview_rows, :3].itertuples(index=False)
+    ]
+    return {
+        **result.summary(),
+        "error_rows": preview,
+        "errors_csv": error_csv(result) if len(result.errors) else None,
+    }
 
 
 def default_errors_path(path: Path) -> Path:

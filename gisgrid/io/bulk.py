@@ -21,12 +21,12 @@ import shapely
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gisgrid.coverage.access import build_site_access
 from gisgrid.crs import projector
 from gisgrid.db.copy import copy_rows
 from gisgrid.errors import InvalidInput
 from gisgrid.grids import generations
 from gisgrid.io.spec import LayerSpec
+from gisgrid.jobs import derived as derived_data
 from gisgrid.layers.registry import REGISTRY
 
 Progress = Callable[[str, int, int], None]
@@ -291,7 +291,7 @@ def bulk_load(
             seconds[name] = time.perf_counter() - start
         generations.finish(session, generation, provenance, added=counts.get("grids", 0))
         start = time.perf_counter()
-        build_site_access(session)
+        derived_data.rebuild(Session(bind=conn))
         seconds["walk_site_access"] = time.perf_counter() - start
         report("analyze", len(steps), len(steps) + 1)
         for table in _sequenced():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -14,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from gisgrid.auth import audit
 from gisgrid.auth.policy import Principal
-from gisgrid.coverage.access import build_site_access
 from gisgrid.db import models as m
 from gisgrid.db.engine import session_scope
 from gisgrid.errors import InvalidInput
@@ -25,10 +25,14 @@ from gisgrid.io.formats import detect_format
 from gisgrid.io.readers import read_file
 from gisgrid.io.records import ImportRejected, Problem, Record, check_records
 from gisgrid.io.spec import SPECS, LayerSpec
+from gisgrid.jobs import derived as derived_data
 
 Progress = Callable[[str, int, int], None]
 DEMO_VALID_FROM = datetime.fromisoformat("2023-01-01T00:00:00+08:00")
 IMPORT_STEPS = 2
+# What happens to the data derived from an imported layer (gisgrid/jobs/derived.py): rebuilt at once in the
+# import's transaction, enqueued as a job in it, or left alone.
+DerivedMode = Literal["now", "queue", "none"]
 
 
 @dataclass
@@ -41,6 +45,7 @@ class ImportResult:
     added: int
     updated: int
     removed: int
+    derived_jobs: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for people."""
@@ -150,9 +155,11 @@ def import_file(
     actor: Principal | None = None,
     ip: str | None = None,
     reason: str | None = None,
+    derived: DerivedMode = "now",
 ) -> ImportResult:
     """Import one layer file in the session's transaction: all features or none; audited (grids: as one new
-    generation, with `reason`)."""
+    generation, with `reason`). The data derived from the layer is rebuilt at once (derived="now"), enqueued as
+    jobs ("queue") or left alone ("none")."""
     spec = get_spec(layer)
     fmt = detect_format(path, fmt)
     step = progress or (lambda stage, done, total: None)
@@ -168,8 +175,10 @@ def import_file(
     )
     result = store_records(session, spec, records, path=path, replace=replace, provenance=provenance)
     result.format = fmt
-    if spec.name in ("sites", "walk_edges"):
-        build_site_access(session)  # walking distances to the sites depend on both layers
+    if derived == "now":
+        derived_data.rebuild_after(session, [spec.name])
+    elif derived == "queue":
+        result.derived_jobs = derived_data.enqueue_after(session, [spec.name], actor=actor)
     audit.record(
         session,
         actor=actor,
@@ -272,7 +281,7 @@ def load_dataset(
             counts[spec.name] = result.imported
         if progress:
             progress("walk_site_access", len(specs), len(specs))
-        build_site_access(session)
+        derived_data.rebuild(session)  # every derived data set, in the load's transaction
         session.add(m.DatasetLoad(name=name, files_hash=files_hash, counts=counts))
     if progress:
         progress("done", len(specs), len(specs))

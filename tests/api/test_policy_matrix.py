@@ -146,6 +146,8 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/io/{layer}/import"): lambda s, r: ("/api/io/rivers/import", {"__file__": RIVER_FILE}, {}),
     ("POST", "/api/incidents/import"): lambda s, r: ("/api/incidents/import", {"__file__": HOTLINE_FILE}, {}),
     ("GET", "/api/incidents/meta"): lambda s, r: ("/api/incidents/meta", None, {}),
+    ("GET", "/api/jobs"): lambda s, r: ("/api/jobs?limit=5", None, {}),
+    ("GET", "/api/jobs/{job_id}"): lambda s, r: ("/api/jobs/1", None, {}),  # 404 unless one's own: allowed
     ("GET", "/api/incidents/duplicates"): lambda s, r: (
         "/api/incidents/duplicates?lon=104.105206&lat=30.640091&crs=wgs84&category=chengguan.litter",
         None,

@@ -27,6 +27,7 @@ from gisgrid.db.models.incidents import (
     IncidentCategory,
     IncidentEvent,
 )
+from gisgrid.db.models.jobs import JOB_STATUSES, Job
 from gisgrid.db.models.network import EDGE_KINDS, WalkEdge, WalkNode, WalkSiteAccess
 from gisgrid.db.models.places import SITE_KINDS, Building, Compound, ServiceSite
 from gisgrid.db.models.rivers import BankSegment, River
@@ -37,6 +38,7 @@ __all__ = [
     "GRID_LEVELS",
     "INCIDENT_LEVELS",
     "INCIDENT_STATUSES",
+    "JOB_STATUSES",
     "SITE_KINDS",
     "SPECIAL_GRID_KINDS",
     "SRID",
@@ -55,6 +57,7 @@ __all__ = [
     "Incident",
     "IncidentCategory",
     "IncidentEvent",
+    "Job",
     "River",
     "ServiceSite",
     "SpecialGrid",
