@@ -55,7 +55,9 @@ UPLOAD_BODY = {
         "The upload is stored first (no database transaction is open while it streams in) and imported by a "
         "job: the answer is **202** with the job and a `Location` header (`/api/jobs/{id}`); poll it for the "
         "progress, then the result: `file`, `format`, `crs`, `rows`, `imported`, `skipped`, `errors`, "
-        "`error_rows` (the first 100 refused rows: `row`, `ext_id`, `reason`) and `errors_csv`. A file refused "
+        "`error_rows` (the first 100 refused rows: `row`, `ext_id`, `reason`) and `errors_csv` (at most 10,000 rows: "
+        "`errors_csv_rows` says how many, `errors_csv_note` says when more were refused — the CLI writes them all). "
+        "A file refused "
         "whole (no rows, a needed column missing) fails the job with that error; a missing `crs` for CSV or "
         "XLSX and an unknown format are refused at once (422)."
     ),

@@ -65,7 +65,7 @@ def _sql(name: str) -> sql.Statement:
 
 
 @dataclass
-class ImportResult:
+class HotlineImport:
     """What an import did: counts, the bad rows (row number, ext_id, reason, original values), timings."""
 
     file: str
@@ -119,7 +119,7 @@ def import_incidents(
     now: datetime | None = None,
     plan: Plan = "auto",
     progress: Progress | None = None,
-) -> ImportResult:
+) -> HotlineImport:
     """Import a hotline export in the caller's transaction; InvalidInput refuses the whole file."""
     authorise_import(actor)
     now = now or datetime.now(UTC)
@@ -128,7 +128,7 @@ def import_incidents(
         table, source = _read(path, crs=crs, fmt=fmt)
     with watch.stage(1):
         checked = check_rows(table, categories=load_categories(session), source=source, now=now)
-    result = ImportResult(file=path.name, format=table.fmt, crs=source.label, rows=len(table.raw))
+    result = HotlineImport(file=path.name, format=table.fmt, crs=source.label, rows=len(table.raw))
     reasons = [checked.reasons]
     if len(checked.good):
         reasons.append(
@@ -159,7 +159,7 @@ def _load(
     session: Session,
     good: pd.DataFrame,
     *,
-    result: ImportResult,
+    result: HotlineImport,
     watch: _Stopwatch,
     plan: Plan,
     actor: Principal | None,
@@ -320,21 +320,35 @@ def error_rows(table: Table, reasons: pd.Series) -> pd.DataFrame:
     return pd.concat([head, original], axis=1).reset_index(drop=True)
 
 
-def error_csv(result: ImportResult) -> str:
+def error_csv(result: HotlineImport) -> str:
     """The error rows as CSV text (no BOM)."""
     return neutralise_frame(result.errors).to_csv(index=False, lineterminator="\r\n")
 
 
-def report(result: ImportResult, *, preview_rows: int = 100) -> dict[str, Any]:
-    """The counts, the first `preview_rows` refused rows and the whole error CSV (the API's answer)."""
+# The error file in an answer holds at most this many rows (a file of a million bad rows made a 168 MB answer);
+# the whole file comes from `gisgrid incidents import FILE --errors PATH`.
+ERROR_FILE_MAX_ROWS = 10_000
+
+
+def report(result: HotlineImport, *, preview_rows: int = 100) -> dict[str, Any]:
+    """The counts, the first `preview_rows` refused rows and the error CSV (the API's answer), capped."""
     preview = [
         {"row": int(r[0]), "ext_id": str(r[1]), "reason": str(r[2])}
         for r in result.errors.iloc[:preview_rows, :3].itertuples(index=False)
     ]
+    shown = result.errors.iloc[:ERROR_FILE_MAX_ROWS]
+    capped = HotlineImport(
+        file=result.file, format=result.format, crs=result.crs, rows=result.rows, errors=shown
+    )
     return {
         **result.summary(),
         "error_rows": preview,
-        "errors_csv": error_csv(result) if len(result.errors) else None,
+        "errors_csv": error_csv(capped) if len(shown) else None,
+        "errors_csv_rows": len(shown),
+        "errors_csv_note": None
+        if len(shown) == len(result.errors)
+        else f"错误文件只含前 {len(shown)} 行 The error file holds the first {len(shown)} of {len(result.errors)} "
+        "refused rows; `gisgrid incidents import FILE --errors PATH` writes them all.",
     }
 
 
@@ -343,14 +357,14 @@ def default_errors_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.errors.csv")
 
 
-def write_errors(result: ImportResult, path: Path) -> Path:
+def write_errors(result: HotlineImport, path: Path) -> Path:
     """Write the error rows as CSV in UTF-8 with a BOM (so that Excel shows the Chinese text)."""
     path.write_text(error_csv(result), encoding="utf-8-sig", newline="")
     return path
 
 
 def _audit(
-    session: Session, result: ImportResult, *, actor: Principal | None, ip: str | None, source: SourceCRS
+    session: Session, result: HotlineImport, *, actor: Principal | None, ip: str | None, source: SourceCRS
 ) -> None:
     # One audit row for the whole import; each incident's own `create` event names the file.
     audit.record(

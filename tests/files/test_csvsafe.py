@@ -10,7 +10,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from gisgrid.files.csvsafe import neutralise, restore
-from gisgrid.incidents.bulk_import import ImportResult, error_csv
+from gisgrid.incidents.bulk_import import HotlineImport, error_csv
 from gisgrid.incidents.bulk_read import read_table
 from gisgrid.io.export import export_file
 from gisgrid.io.importer import import_file
@@ -47,10 +47,22 @@ def test_a_layer_csv_export_is_safe_and_reimports_unchanged(session: Session, tm
 def test_the_hotline_error_file_is_safe_and_reimports(tmp_path: Path) -> None:
     head = {"行号 row": [2], "工单编号 ext_id": ["=1+1"], "错误原因 reason": ["x"]}
     errors = pd.DataFrame({**head, "ext_id": ["=1+1"], "lon": ["-104.1"], "lat": ["30.6"], "title": [EVIL]})
-    result = ImportResult(file="f.csv", format="csv", crs="wgs84", rows=1, errors=errors)
+    result = HotlineImport(file="f.csv", format="csv", crs="wgs84", rows=1, errors=errors)
     path = tmp_path / "errors.csv"
     path.write_text(error_csv(result), encoding="utf-8")
     assert "'=HYPERLINK" in path.read_text(encoding="utf-8")
     table = read_table(path)  # re-importing the corrected error file gives the original text back
     assert table.raw["title"].iloc[0] == EVIL and table.fields["ext_id"].iloc[0] == "=1+1"
     assert table.fields["lon"].iloc[0] == "-104.1"  # a number is never touched
+
+
+def test_the_error_file_in_an_answer_is_capped() -> None:
+    from gisgrid.incidents import bulk_import
+
+    n = bulk_import.ERROR_FILE_MAX_ROWS + 5
+    head = {"行号 row": range(2, n + 2), "工单编号 ext_id": ["x"] * n, "错误原因 reason": ["bad"] * n}
+    result = HotlineImport(file="f.csv", format="csv", crs="wgs84", rows=n, errors=pd.DataFrame(head))
+    answer = bulk_import.report(result)
+    assert answer["errors"] == n and answer["errors_csv_rows"] == bulk_import.ERROR_FILE_MAX_ROWS
+    assert answer["errors_csv"].count("\n") == bulk_import.ERROR_FILE_MAX_ROWS + 1  # the header too
+    assert "writes them all" in answer["errors_csv_note"] and len(answer["error_rows"]) == 100
