@@ -23,6 +23,7 @@ from gisgrid.errors import (
     InvalidInput,
     NotFound,
     TooLarge,
+    TooManyRequests,
     Unauthorized,
 )
 
@@ -38,6 +39,7 @@ STATUS: dict[type[GisGridError], int] = {
     Conflict: 409,
     Forbidden: 403,
     Unauthorized: 401,
+    TooManyRequests: 429,
     DatabaseUnavailable: 503,
     ClusterError: 503,
     GisGridError: 500,

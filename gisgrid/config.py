@@ -156,8 +156,17 @@ class AuthSettings(BaseSettings):
         ge=1,
         description="longest lifetime an API token may be given (a longer request is refused)",
     )
-    max_failed_logins: int = Field(default=5, description="failed log-ins in a row before the account locks")
-    lockout_minutes: int = Field(default=15, description="how long a locked account stays locked")
+    max_failed_logins: int = Field(
+        default=5, ge=1, description="failed log-ins within the lock-out window before the account locks"
+    )
+    lockout_minutes: int = Field(
+        default=15,
+        ge=1,
+        description="how long a locked account stays locked, and the window failures count in",
+    )
+    max_failed_logins_per_ip: int = Field(
+        default=20, ge=1, description="failed log-ins from one address within the window before it must wait"
+    )
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
 
 

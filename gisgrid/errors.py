@@ -70,6 +70,12 @@ class Unauthorized(GisGridError):
     code = "unauthorized"
 
 
+class TooManyRequests(GisGridError):
+    """Too many attempts from one place in a short time (HTTP 429)."""
+
+    code = "too_many_requests"
+
+
 class Forbidden(GisGridError):
     """The caller may not do this (HTTP 403)."""
 

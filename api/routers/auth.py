@@ -18,11 +18,11 @@ from api.deps import (
     client_ip,
     policy,
 )
-from api.errors import error_response
+from api.errors import error_response, status_of
 from api.schemas.accounts import LoginAnswer, LogoutAnswer, Me, TokenAnswer, TokenRow
 from gisgrid.auth import accounts, audit
 from gisgrid.auth.policy import ROLE_TITLES
-from gisgrid.errors import Forbidden, InvalidInput
+from gisgrid.errors import Forbidden, InvalidInput, TooManyRequests
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -68,9 +68,9 @@ def login(
         user = accounts.authenticate(
             session, username=body.username, password=body.password, settings=settings.auth, ip=ip
         )
-    except accounts.AuthFailed as exc:
+    except (accounts.AuthFailed, TooManyRequests) as exc:
         # Returned, not raised: the request's transaction then commits the failure count and the audit row.
-        return error_response(401, exc.to_dict())
+        return error_response(status_of(type(exc)), exc.to_dict())
     issued = accounts.issue(
         session,
         user=user,

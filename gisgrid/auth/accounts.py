@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -18,13 +19,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from gisgrid.auth import audit
+from gisgrid.auth import audit, throttle
 from gisgrid.auth.policy import ROLES, Principal
 from gisgrid.config import AuthSettings
 from gisgrid.db import sql
 from gisgrid.db.aio import AioDB
 from gisgrid.db.models import AppUser, AuthSession, GridUnit
-from gisgrid.errors import Conflict, InvalidInput, NotFound, Unauthorized
+from gisgrid.errors import Conflict, InvalidInput, NotFound, TooManyRequests, Unauthorized
 
 HASHER = PasswordHasher()
 MIN_PASSWORD = 8
@@ -164,7 +165,7 @@ def set_password(session: Session, *, username: str, password: str, actor: Princ
     user = get_user(session, username)
     user.password_hash = HASHER.hash(password)
     user.is_demo = False
-    user.failed_logins, user.locked_until = 0, None
+    user.failed_logins, user.locked_until, user.last_failed_at = 0, None, None
     _revoke_all(session, user.id)  # a token made with the old password must not outlive it
     audit.record(session, actor=actor, action="set_password", entity="user", key=user.username)
 
@@ -194,14 +195,32 @@ def _revoke_all(session: Session, user_id: int, kind: str | None = None) -> None
     session.execute(stmt.values(revoked_at=_now()))
 
 
+LOGIN_FAILED = "用户名或密码错误，或账户不可用 Wrong user name or password, or the account cannot log in now."
+
+
+@cache
+def _dummy_hash() -> str:
+    return HASHER.hash(secrets.token_urlsafe(16))
+
+
+def _same_work(password: str) -> None:
+    """An argon2 check that fails: unknown, disabled and locked accounts take as long as a wrong password."""
+    try:
+        HASHER.verify(_dummy_hash(), password)
+    except (VerificationError, InvalidHashError):
+        pass
+
+
 def authenticate(
     session: Session, *, username: str, password: str, settings: AuthSettings, ip: str | None = None
 ) -> AppUser:
-    """Check a password; count failures, lock after too many, audit every failure."""
-    user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
-    now = _now()
+    """Check a password: the attempt is counted first (atomically, per account and per address, in a decaying
+    window); unknown, disabled and locked accounts get the same answer in the same time; every failure audited.
 
-    def fail(reason: str, message: str = "用户名或密码错误 Wrong user name or password.") -> AuthFailed:
+    The caller must commit after an AuthFailed or TooManyRequests too (the counts and the audit row)."""
+    user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
+
+    def fail(reason: str) -> AuthFailed:
         audit.record(
             session,
             actor=None,
@@ -211,25 +230,42 @@ def authenticate(
             ip=ip,
             detail={"reason": reason},
         )
-        return AuthFailed(message, field="password", expected="a valid user name and password")
+        return AuthFailed(LOGIN_FAILED, field="password", expected="a valid user name and password")
 
+    if not throttle.take_address(session, ip=ip, settings=settings):
+        _same_work(password)
+        audit.record(
+            session,
+            actor=None,
+            action="login_failed",
+            entity="user",
+            key=username[:64],
+            ip=ip,
+            detail={"reason": "address throttled"},
+        )
+        raise TooManyRequests(
+            f"登录失败次数过多 Too many failed log-ins from your address: wait up to {settings.lockout_minutes} "
+            "minutes.",
+            field="ip",
+            expected=f"at most {settings.max_failed_logins_per_ip} failed log-ins per {settings.lockout_minutes} "
+            "minutes from one address",
+        )
     if user is None or user.password_hash is None:
-        HASHER.hash(password)  # same work as a real check: do not reveal which user names exist
+        _same_work(password)
         raise fail("unknown user")
     if user.disabled:
-        raise fail("disabled", "账户已停用 This account is disabled.")
-    if user.locked_until and user.locked_until > now:
-        raise fail(
-            "locked", f"账户已锁定 Too many failed log-ins: locked until {user.locked_until:%H:%M} UTC."
-        )
+        _same_work(password)
+        raise fail("disabled")
+    if not throttle.take_account(session, user_id=user.id, settings=settings):
+        _same_work(password)
+        raise fail("locked")
     try:
         HASHER.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        user.failed_logins += 1
-        if user.failed_logins >= settings.max_failed_logins:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
         raise fail("wrong password") from None
-    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    throttle.succeeded(session, user_id=user.id, ip=ip)
+    session.refresh(user)
+    user.last_login_at = _now()
     return user
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gisgrid.auth import accounts
+from gisgrid.config import Settings
 from tests.conftest import login
 
 
@@ -44,7 +46,84 @@ def test_lockout_after_repeated_failures(client: TestClient) -> None:
     for _ in range(5):
         client.post("/api/auth/login", json={"username": "auditor", "password": "wrong-password"})
     res = client.post("/api/auth/login", json={"username": "auditor", "password": "auditor-demo"})
-    assert res.status_code == 401 and "locked" in res.json()["error"]["message"]
+    assert res.status_code == 401 and "cannot log in now" in res.json()["error"]["message"]
+
+
+def test_unknown_disabled_and_locked_accounts_answer_alike(client: TestClient, session: Session) -> None:
+    from gisgrid.auth import accounts
+
+    accounts.set_disabled(session, username="dispatcher", disabled=True)
+    session.execute(
+        text("UPDATE app_user SET locked_until = now() + interval '5 minutes' WHERE username = 'auditor'")
+    )
+    session.flush()
+    bodies = {
+        name: client.post("/api/auth/login", json={"username": name, "password": password}).json()
+        for name, password in (
+            ("nobody-here", "whatever-pw"),
+            ("dispatcher", "dispatcher-demo"),
+            ("auditor", "auditor-demo"),
+            ("planner", "wrong-password"),
+        )
+    }
+    assert len({json.dumps(b, sort_keys=True) for b in bodies.values()}) == 1, bodies
+    reasons = (
+        session.execute(
+            text(
+                "SELECT detail->>'reason' FROM audit_log WHERE action = 'login_failed' ORDER BY id DESC LIMIT 4"
+            )
+        )
+        .scalars()
+        .all()
+    )
+    assert set(reasons) == {
+        "unknown user",
+        "disabled",
+        "locked",
+        "wrong password",
+    }  # told apart only in the log
+
+
+def test_failures_decay_and_an_expired_lock_does_not_come_back(client: TestClient, session: Session) -> None:
+    def state() -> tuple[int, bool]:
+        row = session.execute(
+            text(
+                "SELECT failed_logins, coalesce(locked_until > now(), false) FROM app_user WHERE username = 'auditor'"
+            )
+        ).one()
+        return int(row[0]), bool(row[1])
+
+    wrong = {"username": "auditor", "password": "wrong-password"}
+    session.execute(
+        text(
+            "UPDATE app_user SET failed_logins = 4, last_failed_at = now() - interval '20 minutes' WHERE username = 'auditor'"
+        )
+    )
+    client.post("/api/auth/login", json=wrong)
+    assert state() == (1, False)  # four failures 20 minutes ago no longer count
+    session.execute(
+        text(
+            "UPDATE app_user SET failed_logins = 5, last_failed_at = now() - interval '16 minutes', "
+            "locked_until = now() - interval '1 minute' WHERE username = 'auditor'"
+        )
+    )
+    client.post("/api/auth/login", json=wrong)
+    assert state() == (1, False)  # the lock expired: one typo does not lock the account again
+    ok = client.post("/api/auth/login", json={"username": "auditor", "password": "auditor-demo"})
+    assert ok.status_code == 200 and state() == (0, False)
+
+
+def test_failures_per_address_are_throttled(
+    client: TestClient, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings.auth, "max_failed_logins_per_ip", 3)
+    for name in ("planner", "auditor", "gridworker"):  # one address trying several accounts
+        assert (
+            client.post("/api/auth/login", json={"username": name, "password": "wrong-pw-1"}).status_code
+            == 401
+        )
+    res = client.post("/api/auth/login", json={"username": "dispatcher", "password": "dispatcher-demo"})
+    assert res.status_code == 429 and res.json()["error"]["code"] == "too_many_requests"
 
 
 def test_cookie_write_without_csrf_is_refused_and_changes_nothing(
@@ -149,7 +228,7 @@ def test_disabled_account_cannot_log_in_and_its_tokens_stop(client: TestClient, 
     session.flush()
     assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {issued.token}"}).status_code == 401
     res = client.post("/api/auth/login", json={"username": "dispatcher", "password": "dispatcher-demo"})
-    assert res.status_code == 401 and "disabled" in res.json()["error"]["message"]
+    assert res.status_code == 401 and "cannot log in now" in res.json()["error"]["message"]
 
 
 def test_anonymous_sees_no_households_or_phones(client: TestClient) -> None:

@@ -132,6 +132,9 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/auth/logout"): lambda s, r: ("/api/auth/logout", None, {}),
     ("GET", "/api/auth/me"): lambda s, r: ("/api/auth/me", None, {}),
     ("POST", "/api/auth/tokens"): lambda s, r: ("/api/auth/tokens", {"name": "matrix"}, {}),
+    ("GET", "/api/auth/tokens"): lambda s, r: ("/api/auth/tokens", None, {}),
+    # an unknown id: 404 for the roles that may revoke tokens
+    ("DELETE", "/api/auth/tokens/{token_id}"): lambda s, r: ("/api/auth/tokens/abcdef123456", None, {}),
     ("GET", "/api/users"): lambda s, r: ("/api/users", None, {}),
     ("POST", "/api/users"): lambda s, r: (
         "/api/users",

@@ -261,12 +261,15 @@ def test_wrong_password_and_lock_show_the_api_message_and_a_dispatcher_cannot_ed
         dialog.locator("input[name='username']").fill("patrol")
         dialog.locator("input[name='password']").fill("patrol-demo")
         dialog.locator("button[type='submit']").click()
-        expect(dialog.locator(".form-message")).to_contain_text("locked")
+        expect(dialog.locator(".form-message")).to_contain_text("cannot log in now")
         dialog.locator("button.cancel").click()
     finally:
         with engine.begin() as conn:
             conn.execute(
-                text("UPDATE app_user SET locked_until = NULL, failed_logins = 0 WHERE username = 'patrol'")
+                text(
+                    "UPDATE app_user SET locked_until = NULL, failed_logins = 0, last_failed_at = NULL "
+                    "WHERE username = 'patrol'"
+                )
             )
     clear_expected_errors(browser_log, 401)
 

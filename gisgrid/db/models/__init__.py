@@ -6,7 +6,7 @@ and importing this package registers every table on `Base.metadata` (Alembic's e
 domain's models: a module here, and its names in the imports below.
 """
 
-from gisgrid.db.models.auth import USER_ROLES, AppUser, AuditLog, AuthSession
+from gisgrid.db.models.auth import USER_ROLES, AppUser, AuditLog, AuthSession, LoginThrottle
 from gisgrid.db.models.base import SRID, Base, geom
 from gisgrid.db.models.datasets import DatasetLoad
 from gisgrid.db.models.grids import (
@@ -47,6 +47,7 @@ __all__ = [
     "AppUser",
     "AuditLog",
     "AuthSession",
+    "LoginThrottle",
     "BankSegment",
     "Base",
     "Building",
