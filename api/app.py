@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
+from fastapi.middleware.gzip import GZipMiddleware
 from sqlalchemy import Engine
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -101,6 +102,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
 
     app.add_middleware(DeadSessionMiddleware)
+    # Layer pages are large, repetitive JSON (about 10:1); level 6 compresses nearly as well as 9 at half the CPU.
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.state.settings = settings
     app.state.secret = load_secret(settings.auth.secret_key_file)
     errors.install(app)

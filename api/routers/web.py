@@ -11,12 +11,14 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import SessionDep, SettingsDep, policy
 from gisgrid import layers as layer_service
+from gisgrid import map_hints  # TEMP map-config
 from gisgrid.config import PROJECT_ROOT, Settings
 
 WEB = PROJECT_ROOT / "web"
 VENDOR = {
     "leaflet": WEB / "node_modules" / "leaflet" / "dist",
     "geoman": WEB / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist",
+    "markercluster": WEB / "node_modules" / "leaflet.markercluster" / "dist",
 }
 
 router = APIRouter(tags=["web"])
@@ -32,7 +34,8 @@ def index() -> FileResponse:
     tags=["layers"],
     summary="地图配置 Map configuration",
     description="What the map page needs at start: the optional online tile layer (empty = offline base map), "
-    "the default language, the extent of the data and the layers with their feature counts.",
+    "the default language, the extent of the data and the layers with their feature counts, fields (labels "
+    "zh/en, which are private) and how the map draws them (panes, minimum zoom, labels, styles, legend).",
     **policy("public"),
 )
 def map_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
@@ -42,7 +45,7 @@ def map_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
         "default_language": settings.map.default_language,
         "layer_max_features": settings.map.layer_max_features,
         "extent": layer_service.data_extent(session),
-        "layers": layer_service.layer_summaries(session),
+        "layers": map_hints.map_layers(session),  # TEMP map-config
     }
 
 
