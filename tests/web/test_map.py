@@ -14,6 +14,7 @@ from playwright.sync_api import Page, Route, expect
 from sqlalchemy import Engine, text
 
 from tests.web.conftest import BrowserLog
+from gisgrid.layers import LAYERS
 from tests.web.pages import AIM, POLYGON_LAYERS, assert_clean, exactly, open_map
 
 pytestmark = pytest.mark.browser
@@ -26,51 +27,86 @@ def _current_grids(level: str) -> str:
     return f"SELECT count(*) FROM grid_unit WHERE valid_to IS NULL AND level = '{level}'"  # noqa: S608
 
 
-# What each layer must draw: the rows the API serves for it (current grid generations only).
-EXPECTED_SQL = {
-    "subdistricts": _current_grids("subdistrict"),
-    "communities": _current_grids("community"),
-    "general_grids": _current_grids("general"),
-    "micro_grids": _current_grids("micro"),
-    "special_grids": "SELECT count(*) FROM special_grid",
-    "compounds": "SELECT count(*) FROM compound",
-    "buildings": "SELECT count(*) FROM building",
-    "sites": "SELECT count(*) FROM service_site",
-    "walk_edges": "SELECT count(*) FROM walk_edge",
-    "rivers": "SELECT count(*) FROM river",
-    "bank_segments": "SELECT count(*) FROM bank_segment",
-}
-
 COUNT_RENDERED = "name => document.querySelectorAll(`.gg-feature[data-layer='${name}']`).length"
+LAYER_STATE = (
+    "() => Object.fromEntries(Object.entries(window.gisgrid.layers)"
+    ".map(([k, v]) => [k, {count: v.featureCount, status: v.status}]))"
+)
 
 
-def db_counts(engine: Engine) -> dict[str, int]:
+def db_counts_in(engine: Engine, boxes: dict[str, str | None]) -> dict[str, int]:
+    """What the API serves for each layer within the box the page loaded (0 for a layer not loaded)."""
+    out = {}
     with engine.connect() as conn:
-        return {name: int(conn.execute(text(sql)).scalar_one()) for name, sql in EXPECTED_SQL.items()}
+        for name, bbox in boxes.items():
+            if bbox is None:
+                out[name] = 0
+                continue
+            layer = LAYERS[name]
+            minx, miny, maxx, maxy = (float(v) for v in bbox.split(","))
+            sql = f"SELECT count(*) FROM {layer.table} t WHERE ({layer.where}) AND t.geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"  # noqa: S608
+            out[name] = int(conn.execute(text(sql), {"a": minx, "b": miny, "c": maxx, "d": maxy}).scalar_one())
+    return out
 
 
-def test_every_layer_draws_every_feature(
+def settle_layers(page: Page) -> None:
+    page.evaluate("() => window.gisgrid.loader.settled()")
+
+
+def test_each_visible_layer_draws_every_feature_of_its_box(
     page: Page, browser_log: BrowserLog, live_url: str, engine: Engine
 ) -> None:
     summary = open_map(page, live_url)
     assert summary["failed"] == []
-    expected = db_counts(engine)
-    assert all(n > 0 for n in expected.values()), f"demo data missing a layer: {expected}"
+    config = page.evaluate("() => window.gisgrid.config")
+    min_zoom = {layer["name"]: layer["map"]["min_zoom"] for layer in config["layers"]}
+    # Only the visible area of the switched-on layers was asked for, each request with a bbox.
+    layer_requests = [url for url in browser_log.requests if "/api/layers/" in url]
+    assert layer_requests and all("bbox=" in url for url in layer_requests)
+    assert not [url for url in layer_requests if any(f"/api/layers/{n}?" in url for n in HIDDEN_BY_DEFAULT)]
 
     for name in HIDDEN_BY_DEFAULT:
         assert page.evaluate(COUNT_RENDERED, name) == 0, f"{name} should be off by default"
-        # Hidden layers are switched on the way a user does, from the layer panel, then counted like the rest.
+        # Hidden layers are switched on the way a user does, from the layer panel.
         page.check(f".gg-panel input[data-layer='{name}']")
-
-    recorded = page.evaluate(
-        "() => Object.fromEntries(Object.entries(window.gisgrid.layers).map(([k, v]) => [k, v.featureCount]))"
-    )
+    # Close enough for every layer (buildings only show close up), then count like the rest.
+    page.evaluate("(z) => { window.gisgrid.map.setZoom(z, {animate: false}); }", max(min_zoom.values()))
+    settle_layers(page)
+    boxes = page.evaluate("() => window.gisgrid.loader.boxes()")
+    assert all(boxes.values()), boxes
+    expected = db_counts_in(engine, boxes)
+    assert all(n > 0 for n in expected.values()), f"demo data missing a layer here: {expected}"
+    recorded = {name: v["count"] for name, v in page.evaluate(LAYER_STATE).items()}
     rendered = {name: page.evaluate(COUNT_RENDERED, name) for name in expected}
     assert recorded == expected
     assert rendered == expected
 
     page.uncheck(".gg-panel input[data-layer='micro_grids']")
     assert page.evaluate(COUNT_RENDERED, "micro_grids") == 0
+    assert_clean(browser_log, live_url)
+
+
+def test_zooming_out_drops_close_up_layers_and_panning_loads_the_new_area(
+    page: Page, browser_log: BrowserLog, live_url: str
+) -> None:
+    open_map(page, live_url)
+    config = page.evaluate("() => window.gisgrid.config")
+    walk_min = next(layer["map"]["min_zoom"] for layer in config["layers"] if layer["name"] == "walk_edges")
+    assert page.evaluate(COUNT_RENDERED, "walk_edges") > 0
+    page.evaluate("(z) => { window.gisgrid.map.setZoom(z, {animate: false}); }", walk_min - 1)
+    settle_layers(page)
+    # Below its minimum zoom a layer draws nothing and the panel says why.
+    assert page.evaluate(COUNT_RENDERED, "walk_edges") == 0
+    expect(page.locator("[data-layer-count='walk_edges']")).to_have_text("放大后显示")
+    assert page.evaluate(COUNT_RENDERED, "communities") > 0
+
+    # Far away (outside the data) every loaded layer is re-read for the new box and the old features go.
+    loads = page.evaluate("() => window.gisgrid.loader.loads()")
+    page.evaluate("() => { window.gisgrid.map.setView([30.9, 104.5], 16, {animate: false}); }")
+    settle_layers(page)
+    assert page.evaluate("() => window.gisgrid.loader.loads()") > loads
+    assert page.evaluate(COUNT_RENDERED, "micro_grids") == 0
+    assert page.evaluate(COUNT_RENDERED, "walk_edges") == 0
     assert_clean(browser_log, live_url)
 
 
@@ -125,14 +161,14 @@ def test_language_switch_relabels_legend_and_labels(
     open_map(page, live_url)
     legend = page.locator(".gg-legend")
     label = page.locator(".label-communities").first
-    expect(legend.locator("summary")).to_have_text("图例")
+    expect(legend.locator(".gg-toggle")).to_have_text("图例")
     expect(legend.locator("[data-legend='micro_grids']")).to_have_text("微网格")
     expect(page.locator(".label-communities", has_text=exactly(community.name))).to_have_count(1)
 
     page.click("button[data-lang='en']")
-    expect(legend.locator("summary")).to_have_text("Legend")
+    expect(legend.locator(".gg-toggle")).to_have_text("Legend")
     expect(legend.locator("[data-legend='micro_grids']")).to_have_text("Micro-grids")
-    expect(legend.locator("[data-legend='site-centre']")).to_have_text("Subdistrict service centre")
+    expect(legend.locator("[data-legend='sites-centre']")).to_have_text("Subdistrict service centre")
     expect(page.locator(".gg-panel h2")).to_have_text("Layers")
     expect(page.locator(".label-communities", has_text=exactly(community.name_en))).to_have_count(1)
     assert page.evaluate("document.documentElement.lang") == "en"
@@ -141,9 +177,9 @@ def test_language_switch_relabels_legend_and_labels(
     page.reload()
     page.wait_for_function("() => window.gisgrid && window.gisgrid.ready")
     page.evaluate("() => window.gisgrid.ready")
-    expect(legend.locator("summary")).to_have_text("Legend")
+    expect(legend.locator(".gg-toggle")).to_have_text("Legend")
     page.click("button[data-lang='zh']")
-    expect(legend.locator("summary")).to_have_text("图例")
+    expect(legend.locator(".gg-toggle")).to_have_text("图例")
     expect(label).to_be_visible()
     assert_clean(browser_log, live_url)
 

@@ -2,9 +2,9 @@
 // colour, title text), a page at a time with the API's total, and the whole filtered list as a CSV file. The
 // map's incident layer follows the same filters.
 
-import { lang, onLangChange, t } from "./i18n.js";
-import { incidentsCsvUrl, listIncidents } from "./dispatch-api.js";
-import { downloadUrl } from "./ui.js";
+import { lang, onLangChange, t } from "../lib/i18n.js";
+import { incidentsCsvUrl, listIncidents } from "./api.js";
+import { downloadUrl } from "../lib/ui.js";
 import {
   OPEN_STATUSES,
   STATUSES,
@@ -17,7 +17,7 @@ import {
   showStatus,
   statusBadge,
   statusLabel,
-} from "./dispatch-format.js";
+} from "./format.js";
 
 export const PAGE_SIZE = 20;
 const OVERDUE = ["yes", "yellow", "no"];

@@ -1,7 +1,7 @@
 // The incident and locate calls of the dispatch page, on top of api.js (session cookie, CSRF token, expiry and
 // the one error shape all come from there). Every coordinate sent names its system; nothing is guessed here.
 
-import { getJson, request } from "./api.js";
+import { getJson, request } from "../lib/api.js";
 
 /** Where a point is in the grid: path, workers, compound, nearest sites, WGS 84 point (GET /api/locate). */
 export function locate({ lon, lat, crs }) {

@@ -2,7 +2,7 @@
 // Messages are kept as (key, params) so they re-render in the other language when it is switched.
 
 import { LANGUAGES, lang, onLangChange, setLang, t } from "./i18n.js";
-import { esc } from "./popup.js";
+import { esc } from "./html.js";
 
 const bannerMessages = [];
 let loadingState = null;

@@ -1,9 +1,9 @@
 // The search box: typing (debounced) or Enter asks /api/search; results list under the box; picking one hands
 // it to onPick (which zooms and highlights). API errors are shown in the list, in the API's own words.
 
-import { search } from "./api.js";
-import { t } from "./i18n.js";
-import { esc } from "./popup.js";
+import { search } from "../lib/api.js";
+import { t } from "../lib/i18n.js";
+import { esc } from "../lib/html.js";
 
 const DEBOUNCE_MS = 250;
 const GRID_LEVEL_KEY = { subdistrict: "level.subdistrict", community: "level.community",

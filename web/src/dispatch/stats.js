@@ -3,10 +3,10 @@
 // the total row, and the same table as a CSV file for Excel (UTF-8 with BOM). The numbers are the API's; the page
 // only formats them.
 
-import { incidentStats } from "./dispatch-api.js";
-import { categoryPathOf, describe, esc, showStatus } from "./dispatch-format.js";
-import { onLangChange, t } from "./i18n.js";
-import { saveFile } from "./ui.js";
+import { incidentStats } from "./api.js";
+import { categoryPathOf, describe, esc, showStatus } from "./format.js";
+import { onLangChange, t } from "../lib/i18n.js";
+import { saveFile } from "../lib/ui.js";
 
 export const GROUPINGS = ["community", "general", "micro", "category", "month", "week", "day"];
 const COLUMNS = ["total", "open", "closed", "rejected", "median_dispatch_min", "median_close_min", "overdue",

@@ -2,10 +2,10 @@
 // (ETag) and saves with If-Match, so an edit made on a stale copy is refused (409) instead of overwriting someone
 // else's change. Only the fields the user changed are sent, so the audit trail records exactly those.
 
-import { ApiError, getGrid, patchGrid } from "./api.js";
-import { onLangChange, t } from "./i18n.js";
-import { esc } from "./popup.js";
-import { canEditGrid, onUserChange } from "./session.js";
+import { ApiError, getGrid, patchGrid } from "../lib/api.js";
+import { onLangChange, t } from "../lib/i18n.js";
+import { esc } from "../lib/html.js";
+import { canEditGrid, onUserChange } from "../lib/session.js";
 
 const FIELDS = ["name", "name_en", "households", "population"];
 // Status → message key; the API's own message follows it.

@@ -4,10 +4,10 @@
 // refused, lists the refused rows with their reasons, and offers them as a CSV file (row number, reason, the
 // original values) to correct and upload again. Nothing is guessed: CSV and XLSX need a chosen system.
 
-import { upload } from "./api.js";
-import { describe, esc, showStatus } from "./dispatch-format.js";
-import { onLangChange, t } from "./i18n.js";
-import { saveFile } from "./ui.js";
+import { upload } from "../lib/api.js";
+import { describe, esc, showStatus } from "./format.js";
+import { onLangChange, t } from "../lib/i18n.js";
+import { saveFile } from "../lib/ui.js";
 
 const NEEDS_CRS = /\.(csv|txt|xlsx)$/i;
 const MAX_BYTES = 50 * 1024 * 1024;

@@ -1,5 +1,5 @@
 // The dispatcher's page (/static/dispatch.html): our own base map (roads and paths, river, compounds, grid
-// outlines, service sites: layers.js, as on the map page) with the incidents on it, and a side panel with four
+// outlines, service sites: layers/, loaded for the visible area as on the map page) with the incidents on it, and a side panel with four
 // tabs: intake (locate by map click, pasted coordinates or compound/building search → grid panel → report form),
 // the filtered list, the detail with its timeline and workflow buttons, statistics, and (dispatch centre) the
 // bulk import of 12345-hotline exports. Roles that read incidents
@@ -7,23 +7,27 @@
 // button and why. Exposes
 // window.gisgridDispatch = {map, layers, ready, ...} for tests and the console.
 
-import { initAccount } from "./account.js";
-import { mapConfig } from "./api.js";
-import { createIncidentLayer } from "./dispatch-markers.js";
-import { initCreate } from "./dispatch-create.js";
-import { initDetail } from "./dispatch-detail.js";
-import { initList } from "./dispatch-list.js";
-import { initImport } from "./dispatch-import.js";
-import { initLocate } from "./dispatch-locate.js";
-import { initStats } from "./dispatch-stats.js";
-import { incidentMeta, incidentPoints } from "./dispatch-api.js";
-import { crsLabel, describe, setCategories } from "./dispatch-format.js";
-import { applyTo, hasStoredChoice, onLangChange, setLang, t } from "./i18n.js";
-import { createLayer, fillLayer, relabel, updateLabelZoom } from "./layers.js";
-import { createLayerPanel } from "./panel.js";
-import { can, initSession, onUserChange } from "./session.js";
-import { HIGHLIGHT, LAYER_DEFS } from "./styles.js";
-import { initChrome, setLoading, showBanner } from "./ui.js";
+import "./strings.js";
+import { initAccount } from "../lib/account.js";
+import { mapConfig } from "../lib/api.js";
+import { createIncidentLayer } from "./markers.js";
+import { initCreate } from "./create.js";
+import { initDetail } from "./detail.js";
+import { initList } from "./list.js";
+import { initImport } from "./import.js";
+import { initLocate } from "./locate.js";
+import { initStats } from "./stats.js";
+import { incidentMeta, incidentPoints } from "./api.js";
+import { crsLabel, describe, setCategories } from "./format.js";
+import { applyTo, hasStoredChoice, onLangChange, setLang, t } from "../lib/i18n.js";
+import { localText } from "../layers/config.js";
+import { createLayer, relabel, updateLabelZoom } from "../layers/layers.js";
+import { createLoader } from "../layers/loader.js";
+import { createLayerPanel } from "../layers/panel.js";
+import { HIGHLIGHT } from "../layers/symbols.js";
+import { can, initSession, onUserChange } from "../lib/session.js";
+import { getJson } from "../lib/api.js";
+import { initChrome, setLoading, showBanner } from "../lib/ui.js";
 
 const NIUSHIKOU = [30.640091, 104.105206];
 // The base for dispatching: no buildings, special grids or bank segments (the map page has those).
@@ -37,6 +41,9 @@ let resolveReady;
 const state = {
   map: null,
   layers: {},
+  cfgs: {},
+  loader: null,
+  gridOptions: { communities: [], generals: [] },
   incidents: null,
   meta: null,
   user: null,
@@ -100,48 +107,65 @@ function onSiteClick(name, lyr, event) {
 }
 
 function buildLayers(config) {
-  const served = new Set((config.layers || []).map((l) => l.name));
-  LAYER_DEFS.filter((def) => BASE_LAYERS.includes(def.name) && served.has(def.name)).forEach((def) => {
+  const cfgs = (config.layers || []).filter((cfg) => BASE_LAYERS.includes(cfg.name));
+  cfgs.forEach((cfg) => {
     // Only the site markers are interactive: a click anywhere else is a click on the map, i.e. "locate here".
-    const local = { ...def, interactive: def.name === "sites" };
-    const group = createLayer(state.map, local, { onFeatureClick: onSiteClick });
-    state.layers[def.name] = group;
+    const group = createLayer(state.map, cfg, { onFeatureClick: onSiteClick, interactive: cfg.name === "sites" });
+    state.layers[cfg.name] = group;
+    state.cfgs[cfg.name] = cfg;
     group.addTo(state.map);
   });
-  const entries = (config.layers || []).filter((l) => state.layers[l.name])
-    .map((l) => ({ name: l.name, layer: state.layers[l.name], i18nKey: `layer.${l.name}` }));
+  const entries = cfgs.map((cfg) => ({ name: cfg.name, layer: state.layers[cfg.name], title: cfg.title }));
   entries.unshift({ name: "incidents", layer: state.incidents.layer, i18nKey: "layer.incidents" });
   return createLayerPanel(state.map, entries);
 }
 
 async function loadLayers(config, panel) {
   const groups = Object.values(state.layers);
-  let done = 0;
-  setLoading(done, groups.length);
-  const pageSize = config.layer_max_features || 1000;
-  await Promise.allSettled(groups.map(async (group) => {
-    try {
-      panel.setStatus(group.layerName, { count: await fillLayer(group, { pageSize }) });
-    } catch (err) {
-      panel.setStatus(group.layerName, { failed: true });
-      showBanner("error.layer", { layer: t(`layer.${group.layerName}`), message: describe(err) });
-    } finally {
-      setLoading(++done, groups.length);
-    }
-  }));
-  groups.forEach(relabel);
+  state.loader = createLoader(state.map, groups, {
+    pageSize: config.layer_max_features || 1000,
+    onStatus: (name, status) => {
+      panel.setStatus(name, status);
+      setLoading(groups.filter((g) => g.status !== "loading").length, groups.length);
+    },
+    onError: (name, err) => {
+      showBanner("error.layer", { layer: localText(state.cfgs[name]?.title) || name, message: describe(err) });
+    },
+    onLoaded: () => groups.forEach(relabel),
+    pinned: (lyr) => lyr === state.highlighted,
+  });
+  state.loader.update();
+  await Promise.all([state.loader.settled(), loadGridOptions(config)]);
   listUi.gridsLoaded();
 }
 
-/** Communities and general grids for the list filters, from the loaded layers. */
-function gridOptions() {
-  const read = (name) => {
-    const group = state.layers[name];
-    if (!group) return [];
-    return group.getLayers().map((l) => ({ code: String(l.feature.properties.code), name: l.feature.properties.name }))
-      .sort((a, b) => a.code.localeCompare(b.code));
+/**
+ * Every community and general grid (code and name) for the list filters: the whole subdistrict or city, not just
+ * what the map shows, so they are read apart from the map layers.
+ */
+async function loadGridOptions(config) {
+  const read = async (name) => {
+    if (!(config.layers || []).some((l) => l.name === name)) return [];
+    const out = [];
+    let offset = 0;
+    while (offset !== null && offset !== undefined) {
+      const page = await getJson(`/api/layers/${name}`, { limit: config.layer_max_features || 1000, offset });
+      page.features.forEach((f) => out.push({ code: String(f.properties.code), name: f.properties.name }));
+      offset = page.features.length ? page.next_offset : null;
+    }
+    return out.sort((a, b) => a.code.localeCompare(b.code));
   };
-  return { communities: read("communities"), generals: read("general_grids") };
+  try {
+    const [communities, generals] = await Promise.all([read("communities"), read("general_grids")]);
+    state.gridOptions = { communities, generals };
+  } catch (err) {
+    showBanner("error.config", { message: describe(err) });
+  }
+}
+
+/** Communities and general grids for the list filters. */
+function gridOptions() {
+  return state.gridOptions;
 }
 
 function addCountControl(map) {
@@ -204,16 +228,23 @@ function drawLocated(answer, origin) {
       weight: 1.5, fillOpacity: 0.2 }).bindTooltip(t("dispatch.ghost", { crs: crsLabel(input.crs) })));
   }
   state.marks.forEach((m) => m.addTo(state.map));
-  const lyr = state.layers.micro_grids?.index.get(String(answer.micro_grid.code));
+  if (origin.kind === "click") {
+    if (!state.map.getBounds().pad(-0.1).contains(here)) state.map.panTo(here, { animate: false });
+  } else {
+    state.map.setView(here, Math.max(state.map.getZoom(), 17), { animate: false });
+  }
+  highlightMicro(answer.micro_grid.code, state.marks);
+}
+
+/** Highlight the located micro-grid once the view around it has loaded (it may just have come into view). */
+async function highlightMicro(code, marks) {
+  await state.loader?.settled();
+  if (state.marks !== marks) return; // another point was located meanwhile
+  const lyr = state.layers.micro_grids?.index.get(String(code));
   if (lyr) {
     lyr.setStyle(HIGHLIGHT);
     lyr.bringToFront();
     state.highlighted = lyr;
-  }
-  if (origin.kind === "click") {
-    if (!state.map.getBounds().pad(-0.1).contains(here)) state.map.panTo(here);
-  } else {
-    state.map.setView(here, Math.max(state.map.getZoom(), 17));
   }
 }
 
@@ -398,6 +429,7 @@ async function boot() {
   const map = state.map;
   const refreshLabels = () => updateLabelZoom(map, Object.values(state.layers));
   map.on("zoomend", refreshLabels);
+  refreshLabels();
   setAttribution();
   onLangChange(() => {
     Object.values(state.layers).forEach(relabel);

@@ -5,9 +5,9 @@
 // longitude first and never swapped or guessed: a wrong pair is sent as typed and the API's message says what
 // is wrong.
 
-import { lang, onLangChange, t } from "./i18n.js";
-import { findPlaces, locate } from "./dispatch-api.js";
-import { crsLabel, describe, esc, label, metres, showStatus } from "./dispatch-format.js";
+import { lang, onLangChange, t } from "../lib/i18n.js";
+import { findPlaces, locate } from "./api.js";
+import { crsLabel, describe, esc, label, metres, showStatus } from "./format.js";
 
 const LEVELS = ["subdistrict", "community", "general", "micro"];
 const NUMBER = String.raw`[-+]?(?:\d+(?:\.\d*)?|\.\d+)`;

@@ -1,8 +1,8 @@
 // Small formatters shared by the dispatch page's modules: times, labels in the current language (falling back
 // to the API's own bilingual label when the page has no word for a value), distances.
 
-import { lang, t } from "./i18n.js";
-import { esc } from "./popup.js";
+import { lang, t } from "../lib/i18n.js";
+import { esc } from "../lib/html.js";
 
 export { esc };
 

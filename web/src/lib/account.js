@@ -3,7 +3,7 @@
 // incidents), and the log-in dialog. Shared by the map page, the audit page and the dispatch page.
 
 import { t } from "./i18n.js";
-import { esc } from "./popup.js";
+import { esc } from "./html.js";
 import { can, currentUser, logIn, logOut, onUserChange } from "./session.js";
 import { hideBanner, showBanner } from "./ui.js";
 

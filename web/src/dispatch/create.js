@@ -2,10 +2,10 @@
 // description, channel, reporter, address. Before creating, the page asks the duplicates endpoint; when open
 // incidents of the same kind are near, it lists them and the dispatcher either opens one or reports anyway.
 
-import { onLangChange, t } from "./i18n.js";
-import { createIncident, duplicates } from "./dispatch-api.js";
-import { categoryName, channelLabel, describe, esc, metres, statusLabel } from "./dispatch-format.js";
-import { placeLabel } from "./dispatch-locate.js";
+import { onLangChange, t } from "../lib/i18n.js";
+import { createIncident, duplicates } from "./api.js";
+import { categoryName, channelLabel, describe, esc, metres, statusLabel } from "./format.js";
+import { placeLabel } from "./locate.js";
 
 // The API's default channel per role (checks.DEFAULT_CHANNEL): preselected so the form says what will be stored.
 const DEFAULT_CHANNEL = { grid_worker: "patrol", patrol: "river_patrol" };

@@ -4,8 +4,8 @@
 // sent with the version seen as If-Match; 409 (changed meanwhile, or not allowed in this status), 403 and 422
 // show the API's message, and a stale version offers a reload.
 
-import { onLangChange, t } from "./i18n.js";
-import { getIncident, locate, moveIncident, transition } from "./dispatch-api.js";
+import { onLangChange, t } from "../lib/i18n.js";
+import { getIncident, locate, moveIncident, transition } from "./api.js";
 import {
   actionLabel,
   categoryList,
@@ -22,7 +22,7 @@ import {
   showStatus,
   statusBadge,
   statusLabel,
-} from "./dispatch-format.js";
+} from "./format.js";
 
 // How an API refusal is introduced; the API's own message follows.
 const ERROR_KEYS = { 403: "dispatch.err.forbidden", 404: "dispatch.err.missing", 409: "dispatch.err.conflict",

@@ -77,8 +77,8 @@ function buildUrl(path, params) {
   return url;
 }
 
-async function send(method, url, { body, headers, credentials }) {
-  const init = { method, credentials, headers: { Accept: "application/json", ...headers } };
+async function send(method, url, { body, headers, credentials, signal }) {
+  const init = { method, credentials, signal, headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -90,6 +90,7 @@ async function send(method, url, { body, headers, credentials }) {
   try {
     return await fetch(url, init);
   } catch (err) {
+    if (err.name === "AbortError") throw err; // the caller cancelled it: not a failure to report
     throw new ApiError({ code: "network", message: err.message || String(err) });
   }
 }
@@ -99,12 +100,12 @@ async function send(method, url, { body, headers, credentials }) {
  * A read refused because of a dead session is retried once without cookies, so the map keeps working anonymously;
  * `quiet` turns that off (and keeps the listeners out of it) for a caller that handles a 401 itself.
  */
-export async function request(method, path, { params, body, headers = {}, quiet = false } = {}) {
+export async function request(method, path, { params, body, headers = {}, quiet = false, signal } = {}) {
   const url = buildUrl(path, params);
   const withCookies = !(omitCookies && method === "GET");
   // The readable CSRF cookie lives and dies with the HttpOnly session cookie: it tells whether one was sent.
   const hadSession = withCookies && Boolean(csrfToken || readCookie(CSRF_COOKIE));
-  let response = await send(method, url, { body, headers, credentials: withCookies ? "same-origin" : "omit" });
+  let response = await send(method, url, { body, headers, signal, credentials: withCookies ? "same-origin" : "omit" });
   if (response.status === 401 && hadSession && !quiet && url.pathname !== LOGIN_PATH) {
     const error = await errorFrom(response);
     if (error.code !== "unauthorized") throw error;
@@ -112,7 +113,7 @@ export async function request(method, path, { params, body, headers = {}, quiet 
     csrfToken = null;
     authListeners.forEach((fn) => fn(error));
     if (method !== "GET") throw error;
-    response = await send(method, url, { body, headers, credentials: "omit" });
+    response = await send(method, url, { body, headers, signal, credentials: "omit" });
   }
   if (response.headers.get(SESSION_EXPIRED_HEADER) && hadSession && !quiet) {
     // A public route answered anonymously because the session cookie is dead: that is an expiry too.
@@ -125,9 +126,9 @@ export async function request(method, path, { params, body, headers = {}, quiet 
   return { data: await response.json(), etag: response.headers.get("ETag") };
 }
 
-/** GET `path` (with query `params`) and return the parsed JSON, or throw ApiError. */
-export async function getJson(path, params = {}) {
-  return (await request("GET", path, { params })).data;
+/** GET `path` (with query `params`) and return the parsed JSON, or throw ApiError; `signal` cancels it. */
+export async function getJson(path, params = {}, { signal } = {}) {
+  return (await request("GET", path, { params, signal })).data;
 }
 
 /** The map configuration: extent, layers, optional tile layer, default language. */
@@ -136,14 +137,16 @@ export function mapConfig() {
 }
 
 /**
- * Every feature of one layer, page by page (offset = next_offset until null); `onPage(collection)` gets each
- * page as it arrives so the map fills in progressively.
+ * The features of one layer (within `bbox`, "minlon,minlat,maxlon,maxlat", when given), page by page (offset =
+ * next_offset until null); `onPage(collection)` gets each page as it arrives so the map fills in progressively.
+ * The browser revalidates each page with its ETag (the server answers 304 when nothing changed).
  */
-export async function loadLayer(name, { pageSize, onPage }) {
+export async function loadLayer(name, { pageSize, onPage, bbox = null, signal = undefined }) {
   let offset = 0;
   let total = 0;
   while (offset !== null && offset !== undefined) {
-    const page = await getJson(`/api/layers/${encodeURIComponent(name)}`, { limit: pageSize, offset });
+    const page = await getJson(`/api/layers/${encodeURIComponent(name)}`, { bbox, limit: pageSize, offset },
+      { signal });
     onPage(page);
     total += page.features.length;
     // An empty page would otherwise loop for ever if the server ever mis-reported next_offset.

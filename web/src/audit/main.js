@@ -3,12 +3,13 @@
 // to everyone else, and the page then asks for the right log-in. The filters live in the URL, so a filtered view
 // can be bookmarked or linked to.
 
-import { initAccount } from "./account.js";
-import { auditEntries } from "./api.js";
-import { applyTo, onLangChange, t } from "./i18n.js";
-import { esc } from "./popup.js";
-import { initSession, onUserChange } from "./session.js";
-import { initChrome } from "./ui.js";
+import "./strings.js";
+import { initAccount } from "../lib/account.js";
+import { auditEntries } from "../lib/api.js";
+import { applyTo, onLangChange, t } from "../lib/i18n.js";
+import { esc } from "../lib/html.js";
+import { initSession, onUserChange } from "../lib/session.js";
+import { initChrome } from "../lib/ui.js";
 
 const FILTERS = ["actor", "action", "entity", "key"];
 const LIMITS = [25, 50, 100, 200];
