@@ -73,7 +73,7 @@ export function initList({ onPick, onFilters, grids }) {
     const cats = state.meta?.categories || [];
     const catOptions = cats.filter((c) => !c.parent_code).flatMap((main) => [
       [main.code, categoryName(main)],
-      ...cats.filter((c) => c.parent_code === main.code).map((c) => [c.code, `　└ ${categoryName(c)}`]),
+      ...cats.filter((c) => c.parent_code === main.code).map((c) => [c.code, `\u3000└ ${categoryName(c)}`]),
     ]);
     el("category").innerHTML = options([["", t("dispatch.all")], ...catOptions], keep.category);
     const { communities, generals } = grids();
@@ -142,7 +142,7 @@ export function initList({ onPick, onFilters, grids }) {
   form.addEventListener("change", (event) => {
     if (event.target === el("community")) fillSelects();
     // Selects act at once; the title box waits for Enter or 筛选.
-    if (event.target.tagName === "SELECT") apply();
+    if (/** @type {HTMLElement} */ (event.target).tagName === "SELECT") apply();
   });
   document.getElementById("list-clear").addEventListener("click", () => {
     form.reset();
@@ -165,11 +165,11 @@ export function initList({ onPick, onFilters, grids }) {
     load();
   });
   els.rows.addEventListener("click", (event) => {
-    const tr = event.target.closest("tr[data-id]");
+    const tr = /** @type {HTMLElement} */ (event.target).closest("tr[data-id]");
     if (tr) onPick(Number(tr.dataset.id));
   });
   els.rows.addEventListener("keydown", (event) => {
-    const tr = event.target.closest("tr[data-id]");
+    const tr = /** @type {HTMLElement} */ (event.target).closest("tr[data-id]");
     if (tr && event.key === "Enter") onPick(Number(tr.dataset.id));
   });
   onLangChange(() => {

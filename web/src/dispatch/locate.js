@@ -187,7 +187,7 @@ export function initLocate({ onLocated, onFailed, allowed }) {
     }
   });
   els.places.addEventListener("click", (event) => {
-    const button = event.target.closest(".place-result");
+    const button = /** @type {HTMLElement} */ (event.target).closest(".place-result");
     if (!button) return;
     const place = state.places[Number(button.dataset.index)];
     showPlaces("");

@@ -169,7 +169,7 @@ function gridOptions() {
 }
 
 function addCountControl(map) {
-  const control = L.control({ position: "bottomleft" });
+  const control = new L.Control({ position: "bottomleft" });
   control.onAdd = () => {
     const div = L.DomUtil.create("div", "leaflet-bar incident-count");
     div.hidden = true;
@@ -396,7 +396,7 @@ function initPanels() {
     onImported: () => refreshAll(),
   });
   document.querySelector(".dispatch-tabs").addEventListener("click", (event) => {
-    const tab = event.target.closest("[data-tab]");
+    const tab = /** @type {HTMLElement} */ (event.target).closest("[data-tab]");
     if (tab) showTab(tab.dataset.tab);
   });
 }

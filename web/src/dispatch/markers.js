@@ -41,7 +41,7 @@ function dotHtml(p, selected) {
     `data-id="${esc(p.id)}" data-status="${esc(p.status)}" data-deadline="${esc(colour)}"></span>`;
 }
 
-/** @param {L.MarkerCluster} cluster */
+/** @param {InstanceType<typeof L.MarkerCluster>} cluster */
 function clusterIcon(cluster) {
   const features = /** @type {IncidentMarker[]} */ (cluster.getAllChildMarkers())
     .map((m) => /** @type {IncidentFeature} */ (m.incident));
@@ -73,7 +73,7 @@ export function createIncidentLayer(map, { onPick }) {
     iconCreateFunction: clusterIcon,
   });
   clusters.on("clustermouseover", (e) => {
-    const cluster = /** @type {L.MarkerCluster} */ (/** @type {any} */ (e).layer);
+    const cluster = /** @type {InstanceType<typeof L.MarkerCluster>} */ (/** @type {any} */ (e).layer);
     cluster.bindTooltip(t("dispatch.cluster", { n: cluster.getChildCount() }), { direction: "top" }).openTooltip();
   });
   layer.addLayer(clusters);

@@ -35,7 +35,7 @@ function rowHtml(entry) {
  */
 export function createLayerPanel(map, entries) {
   const control = new L.Control({ position: "topright" });
-  /** @type {Map<L.Layer, HTMLInputElement>} */
+  /** @type {Map<L.Layer, PageElement>} */
   const boxes = new Map();
   /** @type {Map<string, LayerStatus>} */
   const statuses = new Map();
@@ -47,7 +47,7 @@ export function createLayerPanel(map, entries) {
     L.DomEvent.disableClickPropagation(div);
     L.DomEvent.disableScrollPropagation(div);
     entries.forEach((entry) => {
-      const box = /** @type {HTMLInputElement} */ (div.querySelector(`input[data-layer="${entry.name}"]`));
+      const box = div.querySelector(`input[data-layer="${entry.name}"]`);
       box.checked = map.hasLayer(entry.layer);
       box.addEventListener("change", () => (box.checked ? map.addLayer(entry.layer) : map.removeLayer(entry.layer)));
       boxes.set(entry.layer, box);

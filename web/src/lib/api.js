@@ -14,6 +14,17 @@ let omitCookies = false;
 const authListeners = [];
 
 export class ApiError extends Error {
+  /** @type {number} */ status = 0;
+  /** @type {string} */ code = "http_error";
+  /** @type {string | null} */ field = null;
+  /** @type {unknown} */ value = null;
+  /** @type {string | null} */ expected = null;
+  /** @type {unknown} */ details = null;
+
+  /**
+   * @param {{status?: number, code?: string, message: string, field?: string | null, value?: unknown,
+   *   expected?: string | null, details?: unknown}} error
+   */
   constructor({ status = 0, code = "http_error", message, field = null, value = null, expected = null,
     details = null }) {
     super(message);
@@ -100,6 +111,17 @@ async function send(method, url, { body, headers, credentials, signal }) {
  * A read refused because of a dead session is retried once without cookies, so the map keeps working anonymously;
  * `quiet` turns that off (and keeps the listeners out of it) for a caller that handles a 401 itself.
  */
+/**
+ * @typedef {{params?: {[key: string]: unknown}, body?: unknown, headers?: {[key: string]: string}, quiet?: boolean,
+ *   signal?: AbortSignal}} RequestOptions
+ */
+
+/**
+ * @param {string} method
+ * @param {string} path
+ * @param {RequestOptions} [options]
+ * @returns {Promise<{data: any, etag: string | null}>}
+ */
 export async function request(method, path, { params, body, headers = {}, quiet = false, signal } = {}) {
   const url = buildUrl(path, params);
   const withCookies = !(omitCookies && method === "GET");
@@ -127,6 +149,12 @@ export async function request(method, path, { params, body, headers = {}, quiet 
 }
 
 /** GET `path` (with query `params`) and return the parsed JSON, or throw ApiError; `signal` cancels it. */
+/**
+ * @param {string} path
+ * @param {{[key: string]: unknown}} [params]
+ * @param {{signal?: AbortSignal}} [options]
+ * @returns {Promise<any>}
+ */
 export async function getJson(path, params = {}, { signal } = {}) {
   return (await request("GET", path, { params, signal })).data;
 }
@@ -194,6 +222,12 @@ export function auditEntries(filters) {
  * Upload one file (multipart field `file`) with upload progress: `onProgress(fraction)` while the bytes go out
  * (fetch cannot report that), then the API's JSON answer, or ApiError in the one error shape. The session cookie
  * and the CSRF token go with it as with `request`.
+ */
+/**
+ * @param {string} path
+ * @param {File} file
+ * @param {{params?: {[key: string]: unknown}, onProgress?: (fraction: number) => void}} [options]
+ * @returns {Promise<any>}
  */
 export function upload(path, file, { params, onProgress } = {}) {
   const url = buildUrl(path, params);

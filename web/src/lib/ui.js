@@ -59,7 +59,7 @@ function renderLangButtons() {
 /** Wire the banner's close buttons and the zh/en switch; re-render chrome on every language change. */
 export function initChrome() {
   document.getElementById("banner").addEventListener("click", (e) => {
-    const button = e.target.closest(".banner-close");
+    const button = /** @type {HTMLElement} */ (e.target).closest(".banner-close");
     if (!button) return;
     bannerMessages.splice(Number(button.dataset.index), 1);
     renderBanner();

@@ -139,6 +139,10 @@ function createEditor() {
   });
 
   return {
+    /**
+     * @param {string} code
+     * @param {{onSaved?: (unit: any) => void}} [options]
+     */
     open(code, { onSaved } = {}) {
       Object.assign(state, { code, unit: null, etag: null, onSaved });
       els.code.textContent = code;

@@ -332,9 +332,9 @@ async function boot() {
   wireMap(config);
   fitExtent(state.map, config.extent);
   initSearch({
-    form: /** @type {HTMLFormElement} */ (document.getElementById("search")),
-    input: /** @type {HTMLInputElement} */ (document.getElementById("search-input")),
-    list: /** @type {HTMLElement} */ (document.getElementById("search-results")),
+    form: document.getElementById("search"),
+    input: document.getElementById("search-input"),
+    list: document.getElementById("search-results"),
     onPick: focusResult,
   });
   const summary = await startLoading(config, panel);
