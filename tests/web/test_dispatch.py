@@ -553,7 +553,9 @@ def test_many_incidents_are_clustered_on_the_map_and_filtered(
     assert_clean(browser_log, live_url)
 
 
-def test_clusters_come_from_leaflet_markercluster_and_show_the_worst_deadline(page: Page, live_url: str) -> None:
+def test_clusters_come_from_leaflet_markercluster_and_show_the_worst_deadline(
+    page: Page, live_url: str
+) -> None:
     open_dispatch(page, live_url)
     result = page.evaluate(
         """async () => {

@@ -10,12 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
 from sqlalchemy import Engine, text
 
-from tests.web.conftest import BrowserLog
 from gisgrid.layers import LAYERS
-from tests.web.pages import AIM, POLYGON_LAYERS, assert_clean, exactly, open_map
+from tests.web.conftest import BrowserLog
+from tests.web.pages import (
+    AIM,
+    MICRO_GRIDS_SQL,
+    POLYGON_LAYERS,
+    assert_clean,
+    click_grid,
+    exactly,
+    open_map,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +53,9 @@ def db_counts_in(engine: Engine, boxes: dict[str, str | None]) -> dict[str, int]
             layer = LAYERS[name]
             minx, miny, maxx, maxy = (float(v) for v in bbox.split(","))
             sql = f"SELECT count(*) FROM {layer.table} t WHERE ({layer.where}) AND t.geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"  # noqa: S608
-            out[name] = int(conn.execute(text(sql), {"a": minx, "b": miny, "c": maxx, "d": maxy}).scalar_one())
+            out[name] = int(
+                conn.execute(text(sql), {"a": minx, "b": miny, "c": maxx, "d": maxy}).scalar_one()
+            )
     return out
 
 
@@ -303,3 +313,56 @@ def test_tile_layer_only_when_configured_and_off_by_default(page: Page, live_url
     page.wait_for_function("() => document.querySelectorAll('.leaflet-tile').length > 0")
     # The (missing) tiles are asked of the configured server only once the user switches them on.
     assert [url for url in requested if "/test-tiles/" in url]
+
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+BOX = "(sel) => { const r = document.querySelector(sel).getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_on_a_phone_panel_and_legend_collapse_and_never_cover_a_popup(
+    browser: Browser, live_url: str, engine: Engine
+) -> None:
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    log = BrowserLog()
+    page.on("console", log.on_console)
+    page.on("pageerror", log.on_page_error)
+    page.on("request", log.on_request)
+    try:
+        open_map(page, live_url)
+        panel_rows = page.locator(".gg-panel .layer-row").first
+        legend_items = page.locator(".gg-legend li").first
+        # Collapsed at first: only their buttons show.
+        expect(page.locator(".gg-panel .gg-toggle")).to_be_visible()
+        expect(page.locator(".gg-legend .gg-toggle")).to_be_visible()
+        expect(panel_rows).to_be_hidden()
+        expect(legend_items).to_be_hidden()
+        page.click(".gg-panel .gg-toggle")
+        expect(panel_rows).to_be_visible()
+        expect(page.locator(".gg-panel .gg-toggle")).to_have_attribute("aria-expanded", "true")
+        page.click(".gg-legend .gg-toggle")
+        expect(legend_items).to_be_visible()
+
+        # A popup closes both, and it overlaps neither.
+        with engine.connect() as conn:
+            grids = list(conn.execute(text(MICRO_GRIDS_SQL), {"prefix": ""}))
+        click_grid(page, grids)
+        popup = page.locator(".leaflet-popup-content-wrapper")
+        expect(popup).to_be_visible()
+        expect(panel_rows).to_be_hidden()
+        expect(legend_items).to_be_hidden()
+        popup_box = page.evaluate(BOX, ".leaflet-popup-content-wrapper")
+        for control in (".gg-panel", ".gg-legend"):
+            assert not _overlap(popup_box, page.evaluate(BOX, control)), control
+        # Opening the panel again closes the popup rather than covering it.
+        page.click(".gg-panel .gg-toggle")
+        expect(panel_rows).to_be_visible()
+        expect(page.locator(".leaflet-popup")).to_have_count(0)
+        assert_clean(log, live_url)
+    finally:
+        context.close()
