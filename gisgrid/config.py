@@ -85,10 +85,13 @@ class GeoSettings(BaseSettings):
 
 
 class DataSettings(BaseSettings):
-    """Where the demo data set lives."""
+    """Where the demo data set and the backups live."""
 
     model_config = _config()
     demo_dir: Path = Field(default=PROJECT_ROOT / "data" / "geo", description="folder of the demo data set")
+    backup_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "backups", description="folder of `gisgrid backup` dumps and manifests"
+    )
 
 
 class GridRuleSettings(BaseSettings):
@@ -127,6 +130,27 @@ class IncidentSettings(BaseSettings):
     )
 
 
+class ImportLimitSettings(BaseSettings):
+    """What one imported file may hold: checked while it is read, so that a hostile file costs little."""
+
+    model_config = _config()
+    import_max_unpacked_mb: int = Field(
+        default=512,
+        ge=1,
+        description="largest file (MB) after unpacking: a zipped Shapefile's members, an XLSX workbook's parts",
+    )
+    import_max_features: int = Field(
+        default=200_000,
+        ge=1,
+        description="most features of one layer file (city-scale sets: the bulk loader)",
+    )
+    import_max_rows: int = Field(default=1_000_000, ge=1, description="most rows of one 12345-hotline file")
+    import_max_vertices: int = Field(default=50_000, ge=4, description="most vertices of one feature")
+    import_max_text_chars: int = Field(
+        default=1_000, ge=10, description="longest text value of a field without a limit of its own"
+    )
+
+
 class Settings:
     """All settings, grouped by concern."""
 
@@ -141,6 +165,7 @@ class Settings:
         grid_rules: GridRuleSettings | None = None,
         auth: AuthSettings | None = None,
         incidents: IncidentSettings | None = None,
+        imports: ImportLimitSettings | None = None,
     ) -> None:
         self.db = db or DatabaseSettings()
         self.server = server or ServerSettings()
@@ -150,6 +175,7 @@ class Settings:
         self.grid_rules = grid_rules or GridRuleSettings()
         self.auth = auth or AuthSettings()
         self.incidents = incidents or IncidentSettings()
+        self.imports = imports or ImportLimitSettings()
 
 
 SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
@@ -161,4 +187,5 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     GridRuleSettings,
     AuthSettings,
     IncidentSettings,
+    ImportLimitSettings,
 )

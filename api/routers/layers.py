@@ -32,7 +32,7 @@ def list_layers(session: SessionDep) -> list[dict[str, Any]]:
         "Features of one layer as a GeoJSON FeatureCollection (WGS 84), optionally within `bbox`, "
         "one page of at most `limit` features from `offset`. `numberMatched` counts all matches; "
         "`next_offset` is the offset of the next page (null on the last). Layers: "
-        + ", ".join(layer_service.LAYERS)
+        + ", ".join(layer_service.REGISTRY.map_layers)
         + ". Grid layers carry code, name, level, parent_code, households, population, version and the "
         "responsible workers' names and roles. Household and population figures and workers' (masked) phone "
         "numbers are shown only to logged-in users."
@@ -75,7 +75,7 @@ def get_layer(
     private = principal.can("contacts.read")
     box = layer_service.parse_bbox(bbox)
     body = layer_service.layer_features(
-        session, name=layer, bbox=box, limit=limit or cap, offset=offset, private=private
+        session, name=layer, bbox=box, limit=limit or cap, offset=offset, private=private, viewer=principal
     )
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     etag = layer_etag(content, query=f"{layer}|{box}|{limit or cap}|{offset}", private=private)

@@ -11,7 +11,6 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import SessionDep, SettingsDep, policy
 from gisgrid import layers as layer_service
-from gisgrid import map_hints  # TEMP map-config
 from gisgrid.config import PROJECT_ROOT, Settings
 
 WEB = PROJECT_ROOT / "web"
@@ -45,7 +44,7 @@ def map_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
         "default_language": settings.map.default_language,
         "layer_max_features": settings.map.layer_max_features,
         "extent": layer_service.data_extent(session),
-        "layers": map_hints.map_layers(session),  # TEMP map-config
+        "layers": layer_service.layer_summaries(session),
     }
 
 

@@ -68,13 +68,21 @@ def _check_username(username: str) -> str:
 
 
 def check_password(password: str) -> None:
-    """Refuse a password that is too short or too long."""
+    """Refuse a password that is too short or too long, or made of one repeated character or white space."""
+    expected = f"{MIN_PASSWORD}–256 characters, not only spaces, not one character repeated"
     if not (MIN_PASSWORD <= len(password) <= 256):
         raise InvalidInput(
-            "The password is too short or too long.",
+            "密码长度不符 The password is too short or too long.",
+            field="password",
+            value=f"{len(password)} characters",  # never the password itself
+            expected=expected,
+        )
+    if len(password.strip()) < MIN_PASSWORD or len(set(password)) < 3 or "\x00" in password:
+        raise InvalidInput(
+            "密码太弱 The password is too weak: spaces, a NUL or one or two characters repeated.",
             field="password",
             value=f"{len(password)} characters",
-            expected=f"{MIN_PASSWORD}–256 characters",
+            expected=expected,
         )
 
 

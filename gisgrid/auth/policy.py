@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit.read": frozenset({"admin", "auditor"}),
     "users.manage": frozenset({"admin"}),
     "contacts.read": frozenset(ROLES),
+    # Full phone numbers (the rest see them masked, gisgrid/auth/contacts.py): the people who call workers.
+    "contacts.full": frozenset({"admin", "dispatcher"}),
     # Grid workers read only the incidents of the grids they serve (gisgrid/incidents/visibility.py).
     "incidents.read": frozenset({"admin", "planner", "dispatcher", "auditor", "grid_worker"}),
     "incidents.create": frozenset({"admin", "dispatcher", "grid_worker", "patrol"}),

@@ -65,6 +65,17 @@ def ensure_database(url: str) -> bool:
     return created
 
 
+def create_empty_database(url: str) -> None:
+    """Create the database of `url` with no extensions (a restore brings its own)."""
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{_ident(target.database)}"'))
+    finally:
+        admin.dispose()
+
+
 def drop_database(url: str) -> None:
     """Drop the database of `url` (closing other connections to it first)."""
     target = make_url(url)

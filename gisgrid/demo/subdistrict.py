@@ -29,6 +29,7 @@ from gisgrid.demo.specs import NIUSHIKOU_STATION
 from gisgrid.demo.units import Unit, build_units, name_units, order_parcels, sum_households, walk
 
 Feature = tuple[BaseGeometry, dict]
+# The layers the generator builds (datasets of the layer registry, gisgrid.layers), in the manifest's order.
 LAYERS = (
     "grids",
     "compounds",

@@ -12,8 +12,14 @@ import numpy as np
 import shapely
 from shapely.geometry import mapping
 
-WORKER_FIELDS = ("id", "name", "role", "title", "phone", "grid_codes")
-MULTI_LAYERS = ("grids", "special_grids")
+from gisgrid.layers.registry import REGISTRY
+
+WORKER_FIELDS = tuple(fs.name for fs in REGISTRY.datasets["workers"].fields)
+
+
+def _multi(name: str) -> bool:
+    """Polygons of this layer are written as MultiPolygons (the registry's geometry type)."""
+    return REGISTRY.datasets[name].geometry == "MultiPolygon"
 
 
 def _geometry_json(geom: Any) -> str:
@@ -45,12 +51,12 @@ def write_fgb(path: Path, *, name: str, wkb: list[bytes], props: list[dict]) -> 
     from pyogrio.raw import write
 
     geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
-    if name in MULTI_LAYERS:
+    if _multi(name):
         single = shapely.get_type_id(geoms) == 3
         geoms[single] = shapely.multipolygons(geoms[single].reshape(-1, 1).tolist())
     fields = list(props[0]) if props else []
     data = [_column([p[k] for p in props]) for k in fields]
-    gtype = {"grids": "MultiPolygon", "special_grids": "MultiPolygon"}.get(name, geoms[0].geom_type)
+    gtype = "MultiPolygon" if _multi(name) else geoms[0].geom_type
     write(
         str(path),
         shapely.to_wkb(geoms),

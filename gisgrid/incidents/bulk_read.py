@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +21,10 @@ import numpy as np
 import pandas as pd
 
 from gisgrid.errors import InvalidInput
+from gisgrid.files.csvsafe import restore_frame
+from gisgrid.files.geojson import crs_member, read_collection
+from gisgrid.files.limits import check_unpacked_size, limits, too_many
+from gisgrid.files.text import detect_encoding
 
 FIELDS = ("ext_id", "category", "title", "description", "lon", "lat", "reported_at", "address", "channel")
 # Header aliases, the canonical English name first; a file with two aliases of one field uses the first listed.
@@ -68,14 +74,21 @@ def read_table(path: Path, *, fmt: str | None = None) -> Table:
     if not path.is_file():
         raise InvalidInput(f"文件不存在 File not found: {path}", field="file", value=str(path))
     name = detect(path, fmt)
+    check_unpacked_size(path)
     if name == "geojson":
         table = _read_geojson(path)
     else:
-        raw = _read_csv(path) if name == "csv" else _read_xlsx(path)
-        table = Table(raw=raw, fields=_fields(raw, path), fmt=name)
+        raw, problems = _read_csv(path) if name == "csv" else (_read_xlsx(path), {})
+        table = Table(raw=raw, fields=_fields(raw, path), fmt=name, problems=problems)
     if table.raw.empty:
         raise InvalidInput(f"{path.name} 没有数据行 holds no rows.", field="file", value=path.name)
     return table
+
+
+def _check_rows(path: Path, count: int) -> None:
+    cap = limits().import_max_rows
+    if count > cap:
+        raise too_many(path, "reading stopped there", cap, what="rows", setting="GISGRID_IMPORT_MAX_ROWS")
 
 
 def _normal(header: Any) -> str:
@@ -109,42 +122,62 @@ def _fields(raw: pd.DataFrame, path: Path, required: tuple[str, ...] = REQUIRED)
     return out
 
 
-def _encoding(data: bytes, path: Path) -> str:
-    for encoding in ("utf-8-sig", "gb18030"):  # Excel on Chinese Windows saves CSV as GBK
+BAD_ROW = "\ue000gisgrid-bad-row\ue000"  # private-use characters: no real cell holds this
+
+
+def _read_csv(path: Path) -> tuple[pd.DataFrame, dict[int, str]]:
+    """The rows as text, and the rows refused while reading (more cells than the header) by row number."""
+    data = path.read_bytes()
+    options: dict[str, Any] = {
+        "encoding": detect_encoding(data, path, expected=ACCEPTED),
+        "dtype": str,
+        "keep_default_na": False,
+        "skip_blank_lines": False,
+        "quoting": csv.QUOTE_MINIMAL,
+        "nrows": limits().import_max_rows
+        + 1,  # one row past the limit refuses the file; the rest is not read
+    }
+    try:
+        # Bytes, not a decoded string: pandas re-encodes a StringIO chunk by chunk, 10x slower on Chinese text.
+        raw = pd.read_csv(io.BytesIO(data), **options)
+    except pd.errors.ParserError:
+        # A row with more cells than the header: read again (slower) keeping such rows, marked, so that they
+        # are refused one by one with a reason instead of the whole file.
         try:
-            data.decode(encoding)
-            return encoding
-        except UnicodeDecodeError:
-            continue
-    raise InvalidInput(
-        f"{path.name} 无法解码 is neither UTF-8 nor GB18030 text.",
+            width = len(pd.read_csv(io.BytesIO(data), **{**options, "nrows": 0}).columns)
+            mark = partial(_mark_bad, width=width)
+            raw = pd.read_csv(io.BytesIO(data), engine="python", on_bad_lines=mark, **options)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
+            raise _not_csv(path, exc) from exc
+    except (pd.errors.EmptyDataError, ValueError) as exc:
+        raise _not_csv(path, exc) from exc
+    _check_rows(path, len(raw))  # before blank rows are dropped: reading stopped at the limit
+    raw.index = pd.RangeIndex(2, len(raw) + 2, name="row")  # Excel's numbering: the header is row 1
+    problems: dict[int, str] = {}
+    if len(raw.columns):
+        marked = raw[raw.columns[-1]] == BAD_ROW
+        raw.loc[marked, raw.columns[-1]] = ""
+        width = len(raw.columns)
+        problems = {
+            int(r): f"列数多于表头 the row has more than the header's {width} cells"
+            for r in raw.index[marked]
+        }
+    raw = restore_frame(raw)  # our error files neutralise formula-like cells
+    return _drop_blank(raw), problems
+
+
+def _mark_bad(line: list[str], *, width: int) -> list[str]:
+    """The row cut to the header's width, its last cell replaced by the mark (its first cells are kept)."""
+    return [*line[: width - 1], BAD_ROW]
+
+
+def _not_csv(path: Path, exc: Exception) -> InvalidInput:
+    return InvalidInput(
+        f"{path.name} 不是有效的CSV is not readable CSV ({str(exc).splitlines()[0] if str(exc) else exc!r}).",
         field="file",
         value=path.name,
         expected=ACCEPTED,
     )
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    data = path.read_bytes()
-    try:
-        # Bytes, not a decoded string: pandas re-encodes a StringIO chunk by chunk, 10x slower on Chinese text.
-        raw = pd.read_csv(
-            io.BytesIO(data),
-            encoding=_encoding(data, path),
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=False,
-            quoting=csv.QUOTE_MINIMAL,
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise InvalidInput(
-            f"{path.name} 不是有效的CSV is not readable CSV ({exc}).",
-            field="file",
-            value=path.name,
-            expected=ACCEPTED,
-        ) from exc
-    raw.index = pd.RangeIndex(2, len(raw) + 2, name="row")  # Excel's numbering: the header is row 1
-    return _drop_blank(raw)
 
 
 def _drop_blank(raw: pd.DataFrame) -> pd.DataFrame:
@@ -183,7 +216,9 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
         rows = book.worksheets[0].iter_rows(values_only=True)
         numbered = ((i, [_cell(v) for v in r]) for i, r in enumerate(rows, start=1))
         header = next((r for _, r in numbered if any(c.strip() for c in r)), [])
-        body = list(numbered)
+        # Streamed: one row past the limit refuses the file (a workbook of a million rows is a few MB zipped).
+        body = list(itertools.islice(numbered, limits().import_max_rows + 1))
+        _check_rows(path, len(body))  # before blank rows are dropped: reading stopped at the limit
     finally:
         book.close()
     width = max([len(header)] + [len(r) for _, r in body])
@@ -194,25 +229,8 @@ def _read_xlsx(path: Path) -> pd.DataFrame:
 
 
 def _read_geojson(path: Path) -> Table:
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(
-            f"{path.name} 不是有效的GeoJSON is not readable GeoJSON ({exc}).",
-            field="file",
-            value=path.name,
-            expected=ACCEPTED,
-        ) from exc
-    features = (
-        doc.get("features") if isinstance(doc, dict) and doc.get("type") == "FeatureCollection" else None
-    )
-    if not isinstance(features, list):
-        raise InvalidInput(
-            f"{path.name} 不是要素集合 is not a GeoJSON FeatureCollection.",
-            field="file",
-            value=path.name,
-            expected='{"type": "FeatureCollection", "features": [...]}',
-        )
+    doc, features = read_collection(path, expected=ACCEPTED)
+    _check_rows(path, len(features))
     if not features:
         raise InvalidInput(f"{path.name} 没有数据行 holds no features.", field="file", value=path.name)
     props, problems = [], {}
@@ -228,7 +246,7 @@ def _read_geojson(path: Path) -> Table:
         raw=raw.rename(columns={"_x": "geometry_x", "_y": "geometry_y"}),
         fields=fields,
         fmt="geojson",
-        crs_in_file=_crs_member(doc, path),
+        crs_in_file=crs_member(doc, path),
         default_crs="wgs84",  # RFC 7946: GeoJSON without a crs member is WGS 84 lon/lat
         problems=problems,
     )
@@ -264,19 +282,3 @@ def _json_cell(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     return json.dumps(value, ensure_ascii=False)
-
-
-def _crs_member(doc: dict[str, Any], path: Path) -> str | None:
-    member = doc.get("crs")
-    if member is None:
-        return None
-    props = member.get("properties") if isinstance(member, dict) else None
-    name = props.get("name") if isinstance(props, dict) else None
-    if not name:
-        raise InvalidInput(
-            f"{path.name}: the GeoJSON crs member names no coordinate system.",
-            field="crs",
-            value=json.dumps(member, ensure_ascii=False)[:80],
-            expected='{"type": "name", "properties": {"name": "EPSG:4326"}}, or no crs member (WGS 84)',
-        )
-    return str(name)

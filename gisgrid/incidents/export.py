@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from gisgrid.files.csvsafe import neutralise
 from gisgrid.incidents import workflow
 from gisgrid.times import LOCAL_TZ
 
@@ -72,5 +73,5 @@ def to_csv(items: list[dict[str, Any]], *, lang: str = "zh") -> str:
     chinese = lang == "zh"
     writer.writerow(zh if chinese else en for en, zh, _ in COLUMNS)
     for item in items:
-        writer.writerow(value(item, chinese) for _, _, value in COLUMNS)
+        writer.writerow(neutralise(value(item, chinese)) for _, _, value in COLUMNS)
     return out.getvalue()

@@ -21,6 +21,8 @@ def prefixes(session: Session, principal: Principal | None) -> Prefixes:
     """The grid-code prefixes whose incidents the principal may see (None: all)."""
     if principal is None:
         return None
+    if not principal.can("incidents.read"):
+        return ()  # e.g. patrol accounts report incidents but read none (not even as duplicate suggestions)
     if principal.role == "grid_worker":
         served: tuple[str, ...] = ()
         if principal.worker_id is not None:

@@ -7,11 +7,10 @@ that first empties every layer (the same all-or-nothing contract as `load_datase
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -24,39 +23,27 @@ from sqlalchemy.orm import Session
 
 from gisgrid.coverage.access import build_site_access
 from gisgrid.crs import projector
+from gisgrid.db.copy import copy_rows
 from gisgrid.errors import InvalidInput
+from gisgrid.io.spec import LayerSpec
+from gisgrid.layers.registry import REGISTRY
 
 Progress = Callable[[str, int, int], None]
-NULL = "\\N"
 NODE_DIGITS = 7
-# Accounts point at workers (ON DELETE SET NULL), so workers are deleted, not truncated with CASCADE (which
-# would empty the accounts too); every other layer table is truncated in one statement.
-TRUNCATED = (
-    "walk_site_access",
-    "walk_edge",
-    "walk_node",
-    "bank_segment",
-    "river",
-    "service_site",
-    "building",
-    "compound",
-    "special_grid",
-    "grid_unit",
-    "incident_event",
-    "incident",
-)
-SEQUENCED = (
-    "grid_unit",
-    "special_grid",
-    "compound",
-    "building",
-    "service_site",
-    "walk_node",
-    "walk_edge",
-    "river",
-    "bank_segment",
-    "worker",
-)
+# Tables that hang on the layers and go with them: derived access data and incidents (a bulk load is for an
+# empty incident table, checked first).
+HANGING = ("walk_site_access", "incident_event", "incident")
+
+
+def _truncated() -> tuple[str, ...]:
+    # Accounts point at workers (ON DELETE SET NULL), so workers are deleted, not truncated with CASCADE (which
+    # would empty the accounts too); every other layer table is truncated in one statement.
+    layers = [d.table for d in reversed(REGISTRY.datasets.values()) if d.name != "workers"]
+    return (*HANGING, *layers, "walk_node")
+
+
+def _sequenced() -> tuple[str, ...]:
+    return (*[d.table for d in REGISTRY.datasets.values()], "walk_node")
 
 
 def _layer_path(folder: Path, name: str) -> Path:
@@ -131,21 +118,6 @@ def _array_literal(value: Any) -> str:
     return "{" + ",".join(quoted) + "}"
 
 
-def _copy(conn: Any, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
-    """COPY rows (None = NULL) into table; return the count."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    count = 0
-    for row in rows:
-        writer.writerow([NULL if v is None else v for v in row])
-        count += 1
-    buf.seek(0)
-    cols = ", ".join(columns)
-    with conn.connection.dbapi_connection.cursor() as cur:
-        cur.copy_expert(f"COPY {table} ({cols}) FROM STDIN WITH (FORMAT csv, NULL '{NULL}')", buf)
-    return count
-
-
 def _col(df: pd.DataFrame, name: str) -> list[Any]:
     if name not in df.columns:
         return [None] * len(df)
@@ -156,128 +128,46 @@ def _ids(n: int) -> np.ndarray:
     return np.arange(1, n + 1)
 
 
-def _load_grids(conn: Any, folder: Path, valid_from: str) -> dict[str, int]:
-    df, geoms = _read(folder, "grids", ("Polygon", "MultiPolygon"))
-    rows = zip(
-        _col(df, "code"),
-        _col(df, "level"),
-        _col(df, "parent_code"),
-        _col(df, "name"),
-        _col(df, "name_en"),
-        _col(df, "households"),
-        _col(df, "population"),
-        _ewkb(geoms, multi=True),
-        [valid_from] * len(df),
-        strict=True,
-    )
-    n = _copy(
-        conn,
-        "grid_unit",
-        ("code", "level", "parent_code", "name", "name_en", "households", "population", "geom", "valid_from"),
-        rows,
-    )
-    df2, geoms2 = _read(folder, "special_grids", ("Polygon", "MultiPolygon"))
-    rows2 = zip(
-        _col(df2, "code"),
-        _col(df2, "kind"),
-        _col(df2, "name"),
-        _col(df2, "community_code"),
-        _ewkb(geoms2, multi=True),
-        strict=True,
-    )
-    m = _copy(conn, "special_grid", ("code", "kind", "name", "community_code", "geom"), rows2)
-    return {"grids": n, "special_grids": m}
+GEOMETRY_TYPES = {
+    "MultiPolygon": ("Polygon", "MultiPolygon"),
+    "Polygon": ("Polygon",),
+    "Point": ("Point",),
+    "LineString": ("LineString",),
+}
+Keys = dict[str, dict[str, int]]  # layer -> its features' keys -> row ids
 
 
-def _load_compounds(conn: Any, folder: Path) -> tuple[dict[str, int], dict[str, int]]:
-    df, geoms = _read(folder, "compounds", ("Polygon", "MultiPolygon"))
+def _field_values(df: pd.DataFrame, spec: LayerSpec, keys: Keys) -> list[tuple[str, list[Any]]]:
+    """(column, values) of every field: lists as array literals, references as the referred row ids."""
+    out = []
+    for fs in spec.fields:
+        values = _col(df, fs.name)
+        if fs.ref is not None:
+            ids = keys[fs.ref]
+            values = [None if v is None and not fs.required else ids[v] for v in values]
+        elif fs.kind == "list":
+            values = [_array_literal(v) for v in values]
+        out.append((fs.col, values))
+    return out
+
+
+def _load_features(conn: Any, folder: Path, spec: LayerSpec, keys: Keys, valid_from: str) -> dict[str, int]:
+    """COPY one layer's features as its registry entry describes them; remember key -> id for references."""
+    assert spec.geometry is not None
+    df, geoms = _read(folder, spec.name, GEOMETRY_TYPES[spec.geometry])
     ids = _ids(len(df))
-    rows = zip(
-        ids,
-        _col(df, "id"),
-        _col(df, "name"),
-        [_array_literal(v) for v in _col(df, "aliases")],
-        _col(df, "buildings"),
-        _col(df, "households"),
-        _col(df, "population"),
-        _ewkb(geoms, multi=True),
-        strict=True,
-    )
-    n = _copy(
-        conn,
-        "compound",
-        ("id", "ext_id", "name", "aliases", "buildings", "households", "population", "geom"),
-        rows,
-    )
-    lookup = dict(zip(_col(df, "id"), ids.tolist(), strict=True))
-    bdf, bgeoms = _read(folder, "buildings", ("Polygon",))
-    brows = zip(
-        _col(bdf, "id"),
-        [lookup[c] for c in _col(bdf, "compound_id")],
-        _col(bdf, "label"),
-        _col(bdf, "floors"),
-        _col(bdf, "households"),
-        _ewkb(bgeoms),
-        strict=True,
-    )
-    b = _copy(conn, "building", ("ext_id", "compound_id", "label", "floors", "households", "geom"), brows)
-    return {"compounds": n, "buildings": b}, lookup
-
-
-def _load_sites_rivers(conn: Any, folder: Path, compounds: dict[str, int]) -> dict[str, int]:
-    df, geoms = _read(folder, "sites", ("Point",))
-    rows = zip(
-        _col(df, "id"),
-        _col(df, "kind"),
-        _col(df, "name"),
-        _col(df, "brand"),
-        [_array_literal(v) for v in _col(df, "services")],
-        _col(df, "opening_hours"),
-        _col(df, "address"),
-        _col(df, "community_code"),
-        [compounds.get(c) if c else None for c in _col(df, "compound_id")],
-        _ewkb(geoms),
-        strict=True,
-    )
-    n = _copy(
-        conn,
-        "service_site",
-        (
-            "ext_id",
-            "kind",
-            "name",
-            "brand",
-            "services",
-            "opening_hours",
-            "address",
-            "community_code",
-            "compound_id",
-            "geom",
-        ),
-        rows,
-    )
-    rdf, rgeoms = _read(folder, "rivers", ("LineString",))
-    rids = _ids(len(rdf))
-    r = _copy(
-        conn,
-        "river",
-        ("id", "ext_id", "name", "width_m", "geom"),
-        zip(rids, _col(rdf, "id"), _col(rdf, "name"), _col(rdf, "width_m"), _ewkb(rgeoms), strict=True),
-    )
-    river_ids = dict(zip(_col(rdf, "id"), rids.tolist(), strict=True))
-    sdf, sgeoms = _read(folder, "bank_segments", ("LineString",))
-    srows = zip(
-        _col(sdf, "code"),
-        [river_ids[x] for x in _col(sdf, "river_id")],
-        _col(sdf, "side"),
-        _col(sdf, "seq"),
-        _col(sdf, "name"),
-        _metres(sgeoms),
-        _ewkb(sgeoms),
-        strict=True,
-    )
-    s = _copy(conn, "bank_segment", ("code", "river_id", "side", "seq", "name", "length_m", "geom"), srows)
-    return {"sites": n, "rivers": r, "bank_segments": s}
+    columns: list[tuple[str, Any]] = [("id", ids.tolist()), *_field_values(df, spec, keys)]
+    for col, how in spec.derived_from_geometry.items():
+        if how != "length_m":
+            raise ValueError(f"unknown derivation {how!r}")
+        columns.append((col, _metres(geoms).tolist()))
+    if spec.name == "grids":
+        columns.append(("valid_from", [valid_from] * len(df)))
+    columns.append(("geom", _ewkb(geoms, multi=spec.geometry == "MultiPolygon")))
+    names = [c for c, _ in columns]
+    n = copy_rows(conn, spec.table, names, zip(*(v for _, v in columns), strict=True))
+    keys[spec.name] = dict(zip(_col(df, spec.key), ids.tolist(), strict=True))
+    return {spec.name: n}
 
 
 def _load_walk(conn: Any, folder: Path) -> dict[str, int]:
@@ -291,7 +181,7 @@ def _load_walk(conn: Any, folder: Path) -> dict[str, int]:
     keys = np.round(ends, NODE_DIGITS)
     uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    nodes = _copy(
+    nodes = copy_rows(
         conn,
         "walk_node",
         ("id", "geom"),
@@ -309,14 +199,14 @@ def _load_walk(conn: Any, folder: Path) -> dict[str, int]:
         _ewkb(geoms),
         strict=True,
     )
-    e = _copy(conn, "walk_edge", ("ext_id", "source", "target", "kind", "name", "length_m", "geom"), rows)
+    e = copy_rows(conn, "walk_edge", ("ext_id", "source", "target", "kind", "name", "length_m", "geom"), rows)
     return {"walk_nodes": nodes, "walk_edges": e}
 
 
 def _load_workers(conn: Any, folder: Path) -> dict[str, int]:
     df = pd.read_csv(folder / "workers.csv", dtype=str, keep_default_na=False)
     ids = _ids(len(df))
-    n = _copy(
+    n = copy_rows(
         conn,
         "worker",
         ("id", "ext_id", "name", "role", "title", "phone"),
@@ -327,7 +217,7 @@ def _load_workers(conn: Any, folder: Path) -> dict[str, int]:
         for wid, codes in zip(ids.tolist(), df["grid_codes"], strict=True)
         for code in dict.fromkeys(c for c in codes.split(";") if c)
     )
-    g = _copy(conn, "worker_grid", ("worker_id", "grid_code"), links)
+    g = copy_rows(conn, "worker_grid", ("worker_id", "grid_code"), links)
     return {"workers": n, "worker_grids": g}
 
 
@@ -340,20 +230,18 @@ def bulk_load(
 ) -> dict[str, Any]:
     """Replace every layer with the data set in `folder` in one transaction; return counts and seconds per step."""
     report = progress or (lambda stage, done, total: None)
-    steps: list[tuple[str, Callable[[Any], dict[str, int]]]] = []
-    compounds: dict[str, int] = {}
-
-    def load_compounds(conn: Any) -> dict[str, int]:
-        counts, lookup = _load_compounds(conn, folder)
-        compounds.update(lookup)
-        return counts
-
-    steps = [
-        ("grids", lambda c: _load_grids(c, folder, valid_from)),
-        ("compounds", load_compounds),
-        ("sites_rivers", lambda c: _load_sites_rivers(c, folder, compounds)),
-        ("walk_edges", lambda c: _load_walk(c, folder)),
-        ("workers", lambda c: _load_workers(c, folder)),
+    keys: Keys = {}
+    special: dict[str, Callable[[Any], dict[str, int]]] = {
+        "walk_edges": lambda c: _load_walk(c, folder),
+        "workers": lambda c: _load_workers(c, folder),
+    }
+    steps: list[tuple[str, Callable[[Any], dict[str, int]]]] = [
+        (
+            spec.name,
+            special.get(spec.name)
+            or partial(_load_features, folder=folder, spec=spec, keys=keys, valid_from=valid_from),
+        )
+        for spec in REGISTRY.datasets.values()
     ]
     counts: dict[str, int] = {}
     seconds: dict[str, float] = {}
@@ -369,7 +257,7 @@ def bulk_load(
             )
         conn.execute(text("DELETE FROM worker_grid"))
         conn.execute(text("DELETE FROM worker"))
-        conn.execute(text("TRUNCATE " + ", ".join(TRUNCATED) + " RESTART IDENTITY"))
+        conn.execute(text("TRUNCATE " + ", ".join(_truncated()) + " RESTART IDENTITY"))
         for i, (name, step) in enumerate(steps):
             report(name, i, len(steps) + 1)
             start = time.perf_counter()
@@ -379,7 +267,7 @@ def bulk_load(
         build_site_access(Session(bind=conn))
         seconds["walk_site_access"] = time.perf_counter() - start
         report("analyze", len(steps), len(steps) + 1)
-        for table in SEQUENCED:
+        for table in _sequenced():
             conn.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from geoalchemy2.shape import to_shape
-from sqlalchemy import Engine, Select, select
+from sqlalchemy import Engine, Select, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by, array_agg
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from gisgrid.db import models as m
 from gisgrid.db.engine import session_scope
@@ -16,44 +16,38 @@ from gisgrid.io.formats import check_layer_format, detect_format
 from gisgrid.io.importer import Progress, get_spec
 from gisgrid.io.records import Record
 from gisgrid.io.spec import LayerSpec
-from gisgrid.io.store import TABLES
+from gisgrid.io.store import table_of
 from gisgrid.io.writers import write_file
+from gisgrid.layers.registry import REGISTRY
 
-# Fields that the database holds as a reference to another table's row: exported as that row's key.
-REFERENCES: dict[tuple[str, str], tuple[Any, Any]] = {
-    ("buildings", "compound_id"): (m.Compound, m.Building.compound_id),
-    ("sites", "compound_id"): (m.Compound, m.ServiceSite.compound_id),
-    ("bank_segments", "river_id"): (m.River, m.BankSegment.river_id),
-}
 EXPORT_STEPS = 3
 
 
 def export_select(spec: LayerSpec) -> Select[Any]:
-    """The query of a layer's features as the spec's fields (grids: the current generation), by key."""
-    model = TABLES[spec.name]
+    """The query of a layer's features as the spec's fields (grids: the current generation), by key.
+
+    A reference field (the registry's `ref`) is exported as the referred feature's key, so the file imports again.
+    """
+    t = table_of(spec).alias("t")
     columns: list[Any] = []
     joins = []
     for fs in spec.fields:
-        ref = REFERENCES.get((spec.name, fs.name))
-        if ref is not None:
-            target = aliased(ref[0])
-            columns.append(target.ext_id.label(fs.name))
-            joins.append((target, target.id == ref[1]))
+        if fs.ref is not None:
+            target_spec = REGISTRY.datasets[fs.ref]
+            target = table_of(target_spec).alias(f"ref_{fs.name}")
+            columns.append(target.c[target_spec.field(target_spec.key).col].label(fs.name))
+            joins.append((target, target.c.id == t.c[fs.col]))
         elif fs.name == "grid_codes":
             codes = select(array_agg(aggregate_order_by(m.WorkerGrid.grid_code, m.WorkerGrid.grid_code)))
-            columns.append(
-                codes.where(m.WorkerGrid.worker_id == m.Worker.id).scalar_subquery().label(fs.name)
-            )
+            columns.append(codes.where(m.WorkerGrid.worker_id == t.c.id).scalar_subquery().label(fs.name))
         else:
-            columns.append(getattr(model, fs.col).label(fs.name))
+            columns.append(t.c[fs.col].label(fs.name))
     if spec.geometry is not None:
-        columns.append(model.geom.label("geom"))
-    stmt = select(*columns).select_from(model)
+        columns.append(t.c.geom.label("geom"))
+    stmt = select(*columns).select_from(t)
     for target, on in joins:
         stmt = stmt.outerjoin(target, on)
-    if spec.name == "grids":
-        stmt = stmt.where(m.GridUnit.valid_to.is_(None))
-    return stmt.order_by(getattr(model, spec.field(spec.key).col))
+    return stmt.where(text(spec.current)).order_by(t.c[spec.field(spec.key).col])
 
 
 def layer_records(session: Session, spec: LayerSpec) -> list[Record]:

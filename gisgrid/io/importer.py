@@ -119,7 +119,7 @@ def _store(
     try:
         if spec.name == "grids":
             return store.store_grids(session, spec, records, valid_from=valid_from, replace=replace)
-        return store.STORERS[spec.name](session, spec, records, existing)
+        return store.storer(spec)(session, spec, records, existing)
     except (DataError, IntegrityError) as exc:
         # The checks should have caught it; a constraint of the schema is the last line, never a 500.
         raise InvalidInput(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import csv
-import json
+import io
+import itertools
 import math
 import zipfile
 from dataclasses import dataclass, field
@@ -16,6 +17,10 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 
 from gisgrid.errors import InvalidInput
+from gisgrid.files.csvsafe import restore
+from gisgrid.files.geojson import crs_member, read_collection
+from gisgrid.files.limits import check_unpacked_size, limits, too_many
+from gisgrid.files.text import detect_encoding
 from gisgrid.io.formats import (
     SHP_MAX_PARTS,
     check_layer_format,
@@ -53,6 +58,7 @@ def read_file(
         )
     name = detect_format(path, fmt)
     check_layer_format(spec, name)
+    check_unpacked_size(path)
     if name == "geojson":
         raw = read_geojson(path, crs=crs)
     elif name == "csv":
@@ -63,7 +69,16 @@ def read_file(
         raise InvalidInput(
             f"{path.name} holds no features.", field="file", value=path.name, expected="at least one feature"
         )
+    _check_count(path, len(raw.rows))
     return to_records(spec, raw)
+
+
+def _check_count(path: Path, count: int) -> None:
+    cap = limits().import_max_features
+    if count > cap:
+        raise too_many(
+            path, f"{count:,} or more", cap, what="features", setting="GISGRID_IMPORT_MAX_FEATURES"
+        )
 
 
 def to_records(spec: LayerSpec, raw: RawLayer) -> tuple[list[Record], list[Problem]]:
@@ -99,24 +114,11 @@ def _attrs(row: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
 
 def read_geojson(path: Path, *, crs: str | None = None) -> RawLayer:
     """A GeoJSON FeatureCollection; without a crs member it is WGS 84 (RFC 7946)."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _unreadable(path, "a UTF-8 GeoJSON FeatureCollection", exc) from exc
-    if (
-        not isinstance(doc, dict)
-        or doc.get("type") != "FeatureCollection"
-        or not isinstance(doc.get("features"), list)
-    ):
-        raise InvalidInput(
-            f"{path.name} is not a GeoJSON FeatureCollection.",
-            field="file",
-            value=path.name,
-            expected='{"type": "FeatureCollection", "features": [...]}',
-        )
-    src = resolve_crs(given=crs, in_file=_crs_member(doc), file_name=path.name, default="wgs84")
+    doc, features = read_collection(path, expected="a UTF-8 GeoJSON FeatureCollection")
+    _check_count(path, len(features))
+    src = resolve_crs(given=crs, in_file=crs_member(doc, path), file_name=path.name, default="wgs84")
     rows, geoms, problems = [], [], []
-    for i, feat in enumerate(doc["features"]):
+    for i, feat in enumerate(features):
         feat = feat if isinstance(feat, dict) else {}
         props = feat.get("properties")
         rows.append(dict(props) if isinstance(props, dict) else {})
@@ -133,21 +135,6 @@ def read_geojson(path: Path, *, crs: str | None = None) -> RawLayer:
             problems.append(Problem(i, None, "geometry", f"unreadable geometry ({exc})"))
             geoms.append(None)
     return RawLayer(rows, geoms, src, problems)
-
-
-def _crs_member(doc: dict[str, Any]) -> str | None:
-    """The CRS name of a (pre-RFC 7946) GeoJSON `crs` member, if there is one."""
-    member = doc.get("crs")
-    props = member.get("properties") if isinstance(member, dict) else None
-    name = props.get("name") if isinstance(props, dict) else None
-    if member is not None and name is None:
-        raise InvalidInput(
-            "The GeoJSON crs member names no coordinate system.",
-            field="crs",
-            value=json.dumps(member)[:80],
-            expected='{"type": "name", "properties": {"name": "EPSG:4326"}}, or no crs member (WGS 84)',
-        )
-    return None if name is None else str(name)
 
 
 def read_ogr(spec: LayerSpec, path: Path, *, crs: str | None = None) -> RawLayer:
@@ -175,6 +162,8 @@ def read_ogr(spec: LayerSpec, path: Path, *, crs: str | None = None) -> RawLayer
 def _read_gdal(spec: LayerSpec, source: str, path: Path) -> tuple[dict[str, Any], Any, Any, Any]:
     """pyogrio's raw read; a Shapefile without .cpg is decoded as UTF-8, else GB18030 (GBK), never Latin-1."""
     layer = _pick_layer(spec, source, path)
+    info = pyogrio.read_info(source, layer=layer)
+    _check_count(path, int(info.get("features") or 0))  # from the header: nothing read yet
     meta, fids, wkbs, columns = pyogrio.raw.read(source, layer=layer, return_fids=True)
     if meta.get("encoding") == "ISO-8859-1" and source.lower().endswith(".shp") and not _has_cpg(source):
         # GDAL falls back to Latin-1 without a .cpg, which turns Chinese text into mojibake without a word.
@@ -186,7 +175,7 @@ def _read_gdal(spec: LayerSpec, source: str, path: Path) -> tuple[dict[str, Any]
             meta, fids, wkbs, columns = pyogrio.raw.read(
                 source, layer=layer, return_fids=True, encoding="GB18030"
             )
-    meta["fid_column"] = pyogrio.read_info(source, layer=layer).get("fid_column")
+    meta["fid_column"] = info.get("fid_column")
     return meta, fids, wkbs, columns
 
 
@@ -262,15 +251,22 @@ def _pick_layer(spec: LayerSpec, source: str, path: Path) -> str | None:
 
 
 def read_csv(spec: LayerSpec, path: Path, *, crs: str | None = None) -> RawLayer:
-    """A UTF-8 CSV file; geometry from a wkt/geometry column or lon/lat columns (a CSV never has a CRS)."""
+    """A CSV file (UTF-8 or GB18030); geometry from a wkt/geometry column or lon/lat columns (a CSV never has a CRS)."""
     csv.field_size_limit(CSV_FIELD_LIMIT)
+    expected = "a UTF-8 or GB18030 CSV file with a header row"
     try:
-        with path.open(encoding="utf-8-sig", newline="") as fh:
-            reader = csv.DictReader(fh)
-            rows = [dict(r) for r in reader]
-            header = [h.strip().lower() for h in reader.fieldnames or []]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise _unreadable(path, "a UTF-8 CSV file with a header row", exc) from exc
+        data = path.read_bytes()
+        reader = csv.DictReader(
+            io.StringIO(data.decode(detect_encoding(data, path, expected=expected)), newline="")
+        )
+        # One row past the limit is enough to refuse the file; the rest is never read.
+        rows = [
+            {k: restore(v) for k, v in r.items()}  # our CSV exports neutralise formula-like cells
+            for r in itertools.islice(reader, limits().import_max_features + 1)
+        ]
+        header = [h.strip().lower() for h in reader.fieldnames or []]
+    except (OSError, csv.Error) as exc:
+        raise _unreadable(path, expected, exc) from exc
     for row in rows:
         row.pop(None, None)  # type: ignore[call-overload]  # cells beyond the header
     if spec.geometry is None:
@@ -321,8 +317,12 @@ def _csv_geometries(
 
 
 def _unreadable(path: Path, expected: str, exc: BaseException) -> InvalidInput:
+    detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    # GDAL's messages name the file with its full path: the server's folders are nobody's business.
+    for folder in {str(path.parent), str(path.resolve().parent)}:
+        detail = detail.replace(folder + "/", "").replace(folder, "")
     return InvalidInput(
-        f"{path.name} cannot be read: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}",
+        f"{path.name} cannot be read: {detail}",
         field="file",
         value=path.name,
         expected=expected,

@@ -13,6 +13,7 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 
 from gisgrid.errors import InvalidInput
+from gisgrid.files.limits import limits
 from gisgrid.io.spec import FieldSpec, LayerSpec
 
 MAX_PROBLEMS_SHOWN = 20
@@ -39,6 +40,11 @@ class Problem:
     key: str | None
     field: str
     message: str
+
+    def __post_init__(self) -> None:
+        # A key is echoed in every message about its feature: a hostile 1 MB id must not be.
+        if self.key is not None and len(self.key) > 64:
+            self.key = self.key[:63] + "…"
 
     def __str__(self) -> str:
         who = f"feature #{self.index}" if self.index >= 0 else "existing feature"
@@ -98,24 +104,45 @@ def _check_field(rec: Record, fs: FieldSpec) -> list[Problem]:
     try:
         value = _coerce(raw, fs.kind)
     except (TypeError, ValueError):
-        return [Problem(rec.index, rec.key, fs.name, f"{raw!r} is not a valid {fs.kind}")]
+        return [Problem(rec.index, rec.key, fs.name, f"{shown(raw)} is not a valid {fs.kind}")]
     fault = _fault(value, fs)
     if fault:
-        return [Problem(rec.index, rec.key, fs.name, f"{raw!r} {fault}")]
+        return [Problem(rec.index, rec.key, fs.name, f"{shown(raw)} {fault}")]
     rec.attrs[fs.name] = value
     return []
 
 
 def _fault(value: Any, fs: FieldSpec) -> str | None:
     """What is wrong with a coerced value, if anything."""
+    for text_value in value if isinstance(value, list) else [value] if isinstance(value, str) else []:
+        fault = text_fault(text_value, fs.max_len or limits().import_max_text_chars)
+        if fault:
+            return fault
     if fs.choices and value not in fs.choices:
         return f"is not one of {', '.join(fs.choices)}"
     if fs.kind == "int" and not 0 <= value <= MAX_INT:
         return f"is outside 0..{MAX_INT}"
     if fs.kind == "float" and not math.isfinite(value):
         return "is not a finite number"
-    if fs.max_len is not None and len(value) > fs.max_len:
-        return f"is longer than {fs.max_len} characters"
+    return None
+
+
+def shown(raw: Any, width: int = 60) -> str:
+    """A value as echoed in an error: its repr, cut to `width` characters (a 1 MB name is not sent back)."""
+    text = repr(raw)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def text_fault(value: str, max_len: int) -> str | None:
+    """What makes a text unstorable: too long, a NUL character (PostgreSQL refuses it), a lone surrogate."""
+    if len(value) > max_len:
+        return f"is longer than {max_len} characters"
+    if "\x00" in value:
+        return "holds a NUL character"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "holds an invalid character (a lone surrogate)"
     return None
 
 
@@ -144,6 +171,11 @@ def _check_geometry(spec: LayerSpec, rec: Record, *, make_valid: bool) -> list[P
     geom = rec.geom
     if geom is None or geom.is_empty:
         return [Problem(rec.index, rec.key, "geometry", "missing or empty geometry")]
+    vertices = shapely.get_num_coordinates(geom)
+    cap = limits().import_max_vertices
+    if vertices > cap:
+        message = f"has {vertices:,} vertices, more than the limit of {cap:,} (GISGRID_IMPORT_MAX_VERTICES)"
+        return [Problem(rec.index, rec.key, "geometry", message)]
     want = str(spec.geometry)
     geom = _as_type(geom, want)
     if geom.geom_type != want:

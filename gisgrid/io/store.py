@@ -8,29 +8,37 @@ from typing import Any
 
 from geoalchemy2.shape import from_shape
 from pyproj import Geod
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from gisgrid.db import models as m
 from gisgrid.io.records import Problem, Record
 from gisgrid.io.spec import LayerSpec
+from gisgrid.layers.registry import REGISTRY
 
-TABLES: dict[str, Any] = {
-    "grids": m.GridUnit,
-    "special_grids": m.SpecialGrid,
-    "compounds": m.Compound,
-    "buildings": m.Building,
-    "sites": m.ServiceSite,
-    "rivers": m.River,
-    "bank_segments": m.BankSegment,
-    "walk_edges": m.WalkEdge,
-    "workers": m.Worker,
-}
-# Rows that must go with a removed feature; a replace that would orphan them is refused instead.
-DEPENDANTS: dict[str, tuple[Any, Any, str]] = {
-    "compounds": (m.Building, m.Building.compound_id, "buildings"),
-    "rivers": (m.BankSegment, m.BankSegment.river_id, "bank_segments"),
-}
+# ORM models of the layers whose storing needs more than their fields (grids, the network, workers).
+MODELS: dict[str, Any] = {"grids": m.GridUnit, "walk_edges": m.WalkEdge, "workers": m.Worker}
+_TABLES: dict[str, tuple[LayerSpec, Table]] = {}
+
+
+def table_of(spec: LayerSpec) -> Table:
+    """The layer's table as a SQLAlchemy Core table built from the registry (cached per dataset)."""
+    cached = _TABLES.get(spec.name)
+    if cached is None or cached[0] is not spec:
+        cached = _TABLES[spec.name] = (spec, spec.table_object())
+    return cached[1]
+
+
+def dependants(spec: LayerSpec) -> list[tuple[LayerSpec, str]]:
+    """(dataset, column) of every required reference to this layer: rows that cannot outlive its features."""
+    return [
+        (other, fs.col)
+        for other in REGISTRY.datasets.values()
+        for fs in other.fields
+        if fs.ref == spec.name and fs.required
+    ]
+
+
 # Node matching of the walking network: endpoints equal to 1e-7 degrees (~1 cm) are the same node.
 NODE_DIGITS = 7
 BATCH = 5000
@@ -40,38 +48,41 @@ Storer = Callable[[Session, LayerSpec, list[Record], dict[str, int]], list[Probl
 
 def _base_row(spec: LayerSpec, rec: Record, skip: tuple[str, ...] = ()) -> dict[str, Any]:
     row = {fs.col: rec.attrs.get(fs.name) for fs in spec.fields if fs.name not in skip}
-    if "length_m" in rec.attrs:
-        row["length_m"] = rec.attrs["length_m"]
+    for col in spec.stored:
+        if col in rec.attrs:
+            row[col] = rec.attrs[col]
     if spec.geometry is not None and rec.geom is not None:
         row["geom"] = from_shape(rec.geom, srid=m.SRID)
     return row
 
 
-def _insert(session: Session, model: type[m.Base], rows: list[dict[str, Any]]) -> None:
+def _insert(session: Session, target: Any, rows: list[dict[str, Any]]) -> None:
     for start in range(0, len(rows), BATCH):
-        session.execute(insert(model), rows[start : start + BATCH])
+        session.execute(insert(target), rows[start : start + BATCH])
 
 
 def _save(session: Session, spec: LayerSpec, rows: list[dict[str, Any]], existing: dict[str, int]) -> None:
     """Insert new rows; update rows whose key exists in place, so that what refers to them stays linked."""
-    model, key_col = TABLES[spec.name], spec.field(spec.key).col
-    updates = [{**row, "id": existing[row[key_col]]} for row in rows if row[key_col] in existing]
-    for start in range(0, len(updates), BATCH):
-        session.execute(update(model), updates[start : start + BATCH])  # ORM bulk update by primary key
-    _insert(session, model, [row for row in rows if row[key_col] not in existing])
+    table, key_col = table_of(spec), spec.field(spec.key).col
+    updates = [{**row, "row_id": existing[row[key_col]]} for row in rows if row[key_col] in existing]
+    if updates:
+        stmt = update(table).where(table.c.id == bindparam("row_id"))
+        stmt = stmt.values({c: bindparam(c) for c in updates[0] if c != "row_id"})
+        for start in range(0, len(updates), BATCH):
+            session.execute(stmt, updates[start : start + BATCH])
+    _insert(session, table, [row for row in rows if row[key_col] not in existing])
 
 
-def _lookup(session: Session, model: Any, key_col: str = "ext_id") -> dict[str, int]:
-    return {k: i for k, i in session.execute(select(getattr(model, key_col), model.id))}
+def _lookup(session: Session, spec: LayerSpec) -> dict[str, int]:
+    """Key -> row id of a layer's current features."""
+    t = table_of(spec).alias("t")
+    stmt = select(t.c[spec.field(spec.key).col], t.c.id).where(text(spec.current))
+    return {k: i for k, i in session.execute(stmt) if k is not None}
 
 
 def existing_keys(session: Session, spec: LayerSpec) -> dict[str, int]:
     """Keys of the layer's features in the database (grids: the current generation) and their row ids."""
-    model = TABLES[spec.name]
-    stmt = select(getattr(model, spec.field(spec.key).col), model.id)
-    if spec.name == "grids":
-        stmt = stmt.where(m.GridUnit.valid_to.is_(None))
-    return {k: i for k, i in session.execute(stmt) if k is not None}
+    return _lookup(session, spec)
 
 
 def key_clashes(spec: LayerSpec, records: list[Record], existing: dict[str, int]) -> list[Problem]:
@@ -95,8 +106,8 @@ def remove_absent(
     """For --replace: delete features not in the file, unless other layers still hang on them."""
     in_file = {r.key for r in records}
     absent = {k: i for k, i in existing.items() if k not in in_file}
-    if spec.name in DEPENDANTS and absent:
-        model, fk, layer = DEPENDANTS[spec.name]
+    for other, col in dependants(spec) if absent else []:
+        fk = table_of(other).c[col]
         counted = select(fk, func.count()).where(fk.in_(absent.values())).group_by(fk)
         counts: dict[int, int] = {i: n for i, n in session.execute(counted)}
         problems = [
@@ -104,7 +115,7 @@ def remove_absent(
                 -1,
                 k,
                 spec.key,
-                f"is not in the file but {counts[i]} of {layer} refer to it; replace {layer} first",
+                f"is not in the file but {counts[i]} of {other.name} refer to it; replace {other.name} first",
             )
             for k, i in absent.items()
             if counts.get(i)
@@ -112,10 +123,10 @@ def remove_absent(
         if problems:
             return problems
     if absent:
-        model = TABLES[spec.name]
+        table = table_of(spec)
         ids = list(absent.values())
         for start in range(0, len(ids), BATCH):
-            session.execute(delete(model).where(model.id.in_(ids[start : start + BATCH])))
+            session.execute(delete(table).where(table.c.id.in_(ids[start : start + BATCH])))
     return []
 
 
@@ -128,7 +139,7 @@ def clear_layer(session: Session, layer: str) -> None:
         session.execute(delete(m.WorkerGrid))
         session.execute(delete(m.Worker))
     else:
-        session.execute(delete(TABLES[layer]))
+        session.execute(delete(table_of(REGISTRY.datasets[layer])))
 
 
 def store_grids(
@@ -179,28 +190,35 @@ def retire_current_grids(session: Session) -> None:
     session.execute(update(m.GridUnit).where(current).values(valid_to=func.now()))
 
 
-def _store_with_ref(ref_field: str, ref_model: Any, ref_col: str, required: bool) -> Storer:
-    def store(
-        session: Session, spec: LayerSpec, records: list[Record], existing: dict[str, int]
-    ) -> list[Problem]:
-        ids = _lookup(session, ref_model)
-        problems, rows = [], []
-        for rec in records:
-            ref = rec.attrs.get(ref_field)
-            row = _base_row(spec, rec, skip=(ref_field,))
-            if ref is None and not required:
-                row[ref_col] = None
-            elif ref not in ids:
-                problems.append(Problem(rec.index, rec.key, ref_field, f"{ref!r} not found"))
+def store_features(
+    session: Session, spec: LayerSpec, records: list[Record], existing: dict[str, int]
+) -> list[Problem]:
+    """Insert or update records field by field; a reference field (`ref`) stores the referred feature's row id."""
+    refs = {fs.name: _lookup(session, REGISTRY.datasets[fs.ref]) for fs in spec.fields if fs.ref}
+    problems, rows = [], []
+    for rec in records:
+        for col, how in spec.derived_from_geometry.items():
+            rec.attrs[col] = derived_value(how, rec.geom)
+        row = _base_row(spec, rec)
+        for name, ids in refs.items():
+            ref = rec.attrs.get(name)
+            if ref is None and not spec.field(name).required:
                 continue
-            else:
-                row[ref_col] = ids[ref]
-            rows.append(row)
-        if not problems:
-            _save(session, spec, rows, existing)
-        return problems
+            if ref not in ids:
+                problems.append(Problem(rec.index, rec.key, name, f"{ref!r} not found"))
+                continue
+            row[spec.field(name).col] = ids[ref]
+        rows.append(row)
+    if not problems:
+        _save(session, spec, rows, existing)
+    return problems
 
-    return store
+
+def derived_value(how: str, geom: Any) -> Any:
+    """A stored value derived from a feature's geometry (the registry's `derived_from_geometry`)."""
+    if how == "length_m":
+        return GEOD.geometry_length(geom) if geom is not None else 0.0
+    raise ValueError(f"unknown derivation {how!r}")
 
 
 def store_walk_edges(
@@ -251,7 +269,7 @@ def store_workers(
     _save(session, spec, [_base_row(spec, r, skip=("grid_codes",)) for r in records], existing)
     if existing:
         session.execute(delete(m.WorkerGrid).where(m.WorkerGrid.worker_id.in_(existing.values())))
-    ids = _lookup(session, m.Worker)
+    ids = _lookup(session, spec)
     links = [
         {"worker_id": ids[str(r.key)], "grid_code": c}
         for r in records
@@ -261,30 +279,10 @@ def store_workers(
     return []
 
 
-def store_plain(
-    session: Session, spec: LayerSpec, records: list[Record], existing: dict[str, int]
-) -> list[Problem]:
-    """Insert records whose attributes map straight onto columns."""
-    _save(session, spec, [_base_row(spec, r) for r in records], existing)
-    return []
+# Layers whose storing needs more than their fields; every other layer is stored by store_features.
+STORERS: dict[str, Storer] = {"walk_edges": store_walk_edges, "workers": store_workers}
 
 
-def store_bank_segments(
-    session: Session, spec: LayerSpec, records: list[Record], existing: dict[str, int]
-) -> list[Problem]:
-    """Insert bank segments (river by its id in the file) with lengths in metres."""
-    for rec in records:
-        rec.attrs["length_m"] = GEOD.geometry_length(rec.geom) if rec.geom is not None else 0.0
-    return _store_with_ref("river_id", m.River, "river_id", True)(session, spec, records, existing)
-
-
-STORERS: dict[str, Storer] = {
-    "special_grids": store_plain,
-    "compounds": store_plain,
-    "buildings": _store_with_ref("compound_id", m.Compound, "compound_id", True),
-    "sites": _store_with_ref("compound_id", m.Compound, "compound_id", False),
-    "rivers": store_plain,
-    "bank_segments": store_bank_segments,
-    "walk_edges": store_walk_edges,
-    "workers": store_workers,
-}
+def storer(spec: LayerSpec) -> Storer:
+    """How a layer's records are written."""
+    return STORERS.get(spec.name, store_features)

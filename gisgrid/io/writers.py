@@ -17,6 +17,7 @@ import shapely
 from shapely.geometry import mapping
 
 from gisgrid.errors import InvalidInput
+from gisgrid.files.csvsafe import neutralise
 from gisgrid.io.formats import (
     SHP_MAX_PARTS,
     check_layer_format,
@@ -83,7 +84,7 @@ def write_csv(spec: LayerSpec, records: list[Record], path: Path) -> None:
         out = csv.writer(fh)
         out.writerow(header)
         for rec in records:
-            row = [_cell(rec.attrs.get(fs.name), fs.kind) for fs in spec.fields]
+            row = [neutralise(_cell(rec.attrs.get(fs.name), fs.kind)) for fs in spec.fields]
             if spec.geometry:
                 row.append("" if rec.geom is None else shapely.to_wkt(rec.geom, rounding_precision=-1))
             out.writerow(row)

@@ -218,3 +218,17 @@ def test_audit_total_count_header(client: TestClient) -> None:
     login(client, "admin")
     res = client.get("/api/audit?limit=1")
     assert res.status_code == 200 and len(res.json()) == 1 and int(res.headers["x-total-count"]) >= 1
+
+
+def test_weak_passwords_are_refused_without_echoing_them() -> None:
+    from gisgrid.auth.accounts import check_password
+    from gisgrid.errors import InvalidInput
+
+    for weak in (" " * 8, " " * 12 + "ab", "aaaaaaaa", "abababab", "pass\x00word"):
+        try:
+            check_password(weak)
+        except InvalidInput as exc:
+            assert weak not in str(exc.value) and weak not in exc.message
+        else:
+            raise AssertionError(f"accepted {weak!r}")
+    check_password("correct horse")

@@ -6,16 +6,19 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
 
-from gisgrid.layers import LAYERS
+from gisgrid.layers import REGISTRY
 from tests.conftest import login
+
+LAYERS = REGISTRY.map_layers
 
 
 def _db_count(connection: Connection, name: str, bbox: str | None = None) -> int:
     layer = LAYERS[name]
-    where = layer.where
+    dataset = REGISTRY.datasets[layer.dataset]
+    where = f"({dataset.current}) AND {layer.where}"
     if bbox:
         where += f" AND t.geom && ST_MakeEnvelope({bbox}, 4326)"
-    return int(connection.execute(text(f"SELECT count(*) FROM {layer.table} t WHERE {where}")).scalar_one())  # noqa: S608
+    return int(connection.execute(text(f"SELECT count(*) FROM {dataset.table} t WHERE {where}")).scalar_one())  # noqa: S608
 
 
 @pytest.mark.parametrize("name", list(LAYERS))
@@ -165,3 +168,33 @@ def test_large_answers_are_gzipped_and_small_ones_not(client: TestClient) -> Non
     assert "content-encoding" not in small.headers
     plain = client.get("/api/layers/micro_grids", headers={"Accept-Encoding": "identity"})
     assert "content-encoding" not in plain.headers
+
+
+def test_phones_are_full_for_dispatchers_masked_for_other_roles_absent_for_anonymous(
+    client: TestClient, connection: Connection
+) -> None:
+    code = connection.execute(
+        text(
+            "SELECT wg.grid_code FROM worker_grid wg JOIN grid_unit g ON g.code = wg.grid_code "
+            "WHERE g.level = 'micro' AND g.valid_to IS NULL ORDER BY wg.grid_code LIMIT 1"
+        )
+    ).scalar_one()
+    connection.execute(
+        text(
+            "UPDATE worker SET phone = '13800001234' WHERE id IN "
+            "(SELECT worker_id FROM worker_grid WHERE grid_code = :c)"
+        ),
+        {"c": code},
+    )
+
+    def phones() -> set[str | None]:
+        feats = client.get("/api/layers/micro_grids?limit=5000").json()["features"]
+        (props,) = [f["properties"] for f in feats if f["properties"]["code"] == code]
+        return {w.get("phone", "absent") for w in props["workers"]}
+
+    assert phones() == {"absent"}
+    login(client, "planner")
+    assert phones() == {"138****1234"}
+    client.cookies.clear()
+    login(client, "dispatcher")
+    assert phones() == {"13800001234"}

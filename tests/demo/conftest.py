@@ -14,6 +14,7 @@ from pyproj import Transformer
 from shapely.geometry import shape
 
 from gisgrid.demo import generate
+from gisgrid.demo.subdistrict import LAYERS
 
 TO_METRIC = Transformer.from_crs("EPSG:4326", "EPSG:4544", always_xy=True)
 
@@ -71,17 +72,7 @@ def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def demo(demo_dir: Path) -> DemoSet:
     """The demo data set loaded into memory."""
-    names = (
-        "grids",
-        "compounds",
-        "buildings",
-        "sites",
-        "walk_edges",
-        "rivers",
-        "bank_segments",
-        "special_grids",
-    )
-    layers = {n: load_layer(demo_dir / f"{n}.geojson") for n in names}
+    layers = {n: load_layer(demo_dir / f"{n}.geojson") for n in LAYERS}
     with (demo_dir / "workers.csv").open(encoding="utf-8", newline="") as f:
         workers = list(csv.DictReader(f))
     manifest = json.loads((demo_dir / "manifest.json").read_text(encoding="utf-8"))

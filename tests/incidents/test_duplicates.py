@@ -105,7 +105,7 @@ def test_duplicates_endpoint_takes_gcj02(
     res = client.get(
         "/api/incidents/duplicates",
         params={"lon": float(gx[0]), "lat": float(gy[0]), "crs": "gcj02", "category": "chengguan.litter"},
-        headers=auth("patrol"),
+        headers=auth("dispatcher"),
     )
     body = res.json()
     assert res.status_code == 200 and [d["id"] for d in body["duplicates"]] == [first]
@@ -130,3 +130,11 @@ def test_duplicates_are_sorted_nearest_first(
     assert ids_near(client, auth("dispatcher"), x, y) == [near, far]
     count = session.execute(text("SELECT count(*) FROM incident")).scalar()
     assert count == 2
+
+
+def test_a_patrol_account_reads_no_titles_through_duplicates(
+    client: TestClient, session: Session, auth: Auth, home: Home
+) -> None:
+    other = make_incident(session, lon=home[1], lat=home[2])
+    assert other in ids_near(client, auth("dispatcher"), home[1], home[2])
+    assert ids_near(client, auth("patrol"), home[1], home[2]) == []  # patrol may report, not read

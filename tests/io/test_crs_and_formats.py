@@ -69,6 +69,16 @@ def test_bd09_csv_point_is_converted(session: Session, tmp_path: Path) -> None:
     assert metres(stored_site(session), WGS) < 0.5
 
 
+def test_gb18030_csv_from_excel_is_read(session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "sites.csv"
+    path.write_bytes(
+        f"id,kind,name,lon,lat\nT1,outpost,牛市口小区阵地,{WGS[0]!r},{WGS[1]!r}\n".encode("gb18030")
+    )
+    import_file(session, layer="sites", path=path, crs="wgs84")
+    name = session.execute(text("SELECT name FROM service_site WHERE ext_id = 'T1'")).scalar_one()
+    assert name == "牛市口小区阵地"
+
+
 @pytest.mark.parametrize("epsg", [4544, 32648])
 def test_projected_crs_in_the_file_is_reprojected(session: Session, tmp_path: Path, epsg: int) -> None:
     x, y = pyproj.Transformer.from_crs(4326, epsg, always_xy=True).transform(*WGS)

@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
 from sqlalchemy import Engine, text
 
-from gisgrid.layers import LAYERS
+from gisgrid.layers import REGISTRY
 from tests.web.conftest import BrowserLog
 from tests.web.pages import (
     AIM,
@@ -50,9 +50,13 @@ def db_counts_in(engine: Engine, boxes: dict[str, str | None]) -> dict[str, int]
             if bbox is None:
                 out[name] = 0
                 continue
-            layer = LAYERS[name]
+            layer = REGISTRY.map_layers[name]
+            dataset = REGISTRY.datasets[layer.dataset]
             minx, miny, maxx, maxy = (float(v) for v in bbox.split(","))
-            sql = f"SELECT count(*) FROM {layer.table} t WHERE ({layer.where}) AND t.geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"  # noqa: S608
+            where = (
+                f"({dataset.current}) AND ({layer.where}) AND t.geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"
+            )
+            sql = f"SELECT count(*) FROM {dataset.table} t WHERE {where}"  # noqa: S608
             out[name] = int(
                 conn.execute(text(sql), {"a": minx, "b": miny, "c": maxx, "d": maxy}).scalar_one()
             )

@@ -20,10 +20,18 @@ import { siteSymbolHtml, swatchSvg } from "./symbols.js";
  * @param {string} key
  */
 function item(layer, entry, key) {
-  const symbol = entry.symbol && layer.map.symbol === "site" ? siteSymbolHtml(entry.symbol)
+  const symbol = entry.symbol && layer.map.symbol === "site" ? siteSymbolHtml(symbolKind(entry))
     : swatchSvg(entry.style, { area: Boolean(entry.area) });
   return `<li data-legend="${esc(key)}"><span class="legend-symbol">${symbol}</span>` +
     `<span>${esc(localText(entry.label))}</span></li>`;
+}
+
+/**
+ * The kind a legend symbol stands for: "site-centre" (or "centre") → "centre".
+ * @param {LegendEntry} entry
+ */
+function symbolKind(entry) {
+  return String(entry.symbol || "").replace(/^site-/, "");
 }
 
 /** @param {LayerConfig[]} layers */
@@ -32,7 +40,7 @@ function legendHtml(layers) {
   const drawn = layers.filter((l) => l.map.legend.length).sort((a, b) => b.map.z_index - a.map.z_index);
   const singles = drawn.filter((l) => l.map.legend.length === 1);
   const groups = drawn.filter((l) => l.map.legend.length > 1).map((l) => {
-    const items = l.map.legend.map((entry, i) => item(l, entry, `${l.name}-${entry.symbol || i}`));
+    const items = l.map.legend.map((entry, i) => item(l, entry, `${l.name}-${entry.symbol ? symbolKind(entry) : i}`));
     return `<section data-legend-layer="${esc(l.name)}"><h3>${esc(localText(l.title))}</h3>` +
       `<ul>${items.join("")}</ul></section>`;
   });
