@@ -1,6 +1,7 @@
 // @ts-check
 // The legend, from the server's layer hints: one section per layer with several symbols (site kinds, walking
-// network, bank sides), and one list of the layers drawn with a single style (grid levels, compounds). Rebuilt
+// network, bank sides), and one list of the layers drawn with a single style (grid levels, compounds), each
+// named by its layer title as in the layer panel. Rebuilt
 // on a language switch. On a phone it collapses behind a button (see collapsible.js).
 
 import { esc } from "../lib/html.js";
@@ -45,7 +46,7 @@ function legendHtml(layers) {
       `<ul>${items.join("")}</ul></section>`;
   });
   const single = singles.length
-    ? `<section><h3>${esc(t("legend.layers"))}</h3><ul>${singles.map((l) => item(l, l.map.legend[0], l.name)).join("")}</ul></section>`
+    ? `<section><h3>${esc(t("legend.layers"))}</h3><ul>${singles.map((l) => item(l, { ...l.map.legend[0], label: l.title }, l.name)).join("")}</ul></section>`
     : "";
   return groups.join("") + single;
 }
