@@ -115,7 +115,9 @@ function buildLayers(config) {
     state.cfgs[cfg.name] = cfg;
     group.addTo(state.map);
   });
-  const entries = cfgs.map((cfg) => ({ name: cfg.name, layer: state.layers[cfg.name], title: cfg.title }));
+  /** @type {import("../layers/panel.js").PanelEntry[]} */
+  const entries = [...cfgs].sort((a, b) => b.map.z_index - a.map.z_index)
+    .map((cfg) => ({ name: cfg.name, layer: state.layers[cfg.name], title: cfg.title }));
   entries.unshift({ name: "incidents", layer: state.incidents.layer, i18nKey: "layer.incidents" });
   return createLayerPanel(state.map, entries);
 }

@@ -218,7 +218,6 @@ function addTiles(config) {
 
 /** @param {MapConfig} config */
 function buildLayers(config) {
-  // Bottom to top, so the panel lists them in the server's order.
   config.layers.forEach((cfg) => {
     const group = createLayer(state.map, cfg, { onFeatureClick });
     state.layers[cfg.name] = group;
@@ -226,8 +225,10 @@ function buildLayers(config) {
     if (cfg.map.visible) group.addTo(state.map);
   });
   state.identify = identifyOrder(config.layers);
+  // The panel lists them as the map stacks them, top first (as the legend does).
   /** @type {import("../layers/panel.js").PanelEntry[]} */
-  const entries = config.layers.map((l) => ({ name: l.name, layer: state.layers[l.name], title: l.title }));
+  const entries = [...config.layers].sort((a, b) => b.map.z_index - a.map.z_index)
+    .map((l) => ({ name: l.name, layer: state.layers[l.name], title: l.title }));
   const tiles = addTiles(config);
   if (tiles) entries.push({ name: "tiles", layer: tiles, i18nKey: "layer.tiles" });
   return createLayerPanel(state.map, entries);
