@@ -10,7 +10,7 @@ page fetches every feature of every layer (no bbox, `next_offset` paging) and dr
 counts as rendered (what the map did before issue 9). It is bounded: it stops after --timeout seconds and then
 reports how far it got.
 
-    .venv/bin/python benchmarks/bench_map.py [--subdistricts 170] [--runs 3] [--timeout 180]
+    .venv/bin/python -m benchmarks.bench_map [--subdistricts 170] [--out benchmarks/out/city] [--runs 3] [--timeout 180]
 
 Needs /usr/bin/chromium (./dev setup test) and generates/loads the city set like benchmarks/bench_load.py.
 """
@@ -29,12 +29,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import Browser, Error, Route, sync_playwright
+from playwright.sync_api import Browser, Error, Response, Route, sync_playwright
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from benchmarks.bench_load import city_database, ensure_city, machine
 from gisgrid.config import Settings
 from gisgrid.db.cluster import LocalCluster
+from gisgrid.db.engine import make_engine
 
 ROOT = Path(__file__).resolve().parent
 DB = "gisgrid_bench_map"
@@ -125,35 +127,47 @@ def measure_new(browser: Browser, url: str, street: tuple[float, float]) -> dict
 
 
 def measure_baseline(browser: Browser, url: str, timeout_s: float) -> dict[str, Any]:
-    """The load-everything page, stopped after `timeout_s`."""
+    """The load-everything page, stopped after `timeout_s`; progress is counted from the responses, since a page
+    drawing a whole city may no longer answer."""
     context = browser.new_context(viewport=VIEWPORT)  # type: ignore[arg-type]
     context.set_default_timeout(timeout_s * 1000 + 30_000)
+    seen = {"features": 0, "requests": 0}
 
     def baseline_script(route: Route) -> None:
         route.fulfill(body=BASELINE_JS, content_type="text/javascript")
+
+    def on_response(response: Response) -> None:
+        if "/api/layers/" in response.url and response.ok:
+            seen["requests"] += 1
+            seen["features"] += int(response.json().get("numberReturned", 0))
 
     start = time.monotonic()
     try:
         page = context.new_page()
         page.route("**/static/map/main.js", baseline_script)
+        page.on("response", on_response)
         page.goto(url)
         try:
             page.wait_for_function("() => window.baseline && window.baseline.done", timeout=timeout_s * 1000)
             out: dict[str, Any] = page.evaluate("() => window.baseline")
             return {**out, "finished": True}
         except Error:
-            try:
-                partial = page.evaluate("() => window.baseline", timeout=20_000)  # type: ignore[call-arg]
-            except Error:
-                partial = {"features": None, "requests": None}  # the page no longer answers at all
-            return {**partial, "finished": False, "ms": (time.monotonic() - start) * 1000}
+            return {**seen, "finished": False, "ms": (time.monotonic() - start) * 1000}
     finally:
         context.close()
 
 
-def city_facts(settings: Settings) -> tuple[int, tuple[float, float]]:
+def city_facts(settings: Settings, city: Path) -> tuple[int, tuple[float, float]]:
     """Features in the layers the map serves, and a point in the middle of the data (for the street jump)."""
-    engine = city_database(settings, DB, ROOT / "out" / "city")
+    engine = make_engine(settings.db.url(dbname=DB), pool_size=1)
+    try:
+        with engine.connect() as conn:
+            loaded = conn.execute(text("SELECT count(*) FROM grid_unit")).scalar_one() > 0
+    except DBAPIError:
+        loaded = False  # no database yet
+    if not loaded:
+        engine.dispose()
+        engine = city_database(settings, DB, city)
     with engine.connect() as conn:
         total = sum(
             int(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one())  # noqa: S608
@@ -176,14 +190,15 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--subdistricts", type=int, default=170)
+    parser.add_argument("--out", type=Path, default=ROOT / "out" / "city", help="folder of the generated set")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds the baseline may take at most")
     args = parser.parse_args()
     settings = Settings()
     if not settings.db.database_url:
         LocalCluster(root=settings.db.db_cluster_dir, port=settings.db.db_port).up()
-    ensure_city(ROOT / "out" / "city", args.subdistricts)
-    total, street = city_facts(settings)
+    ensure_city(args.out, args.subdistricts)
+    total, street = city_facts(settings, args.out)
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-map-"))
     env = {**os.environ, "GISGRID_DB_NAME": DB, "GISGRID_SECRET_KEY_FILE": str(tmp / "secret_key")}
@@ -192,7 +207,6 @@ def main() -> None:
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            measure_new(browser, url, street)  # warm-up: server caches and the browser's compiled scripts
             runs = [measure_new(browser, url, street) for _ in range(args.runs)]
             baseline = measure_baseline(browser, url, args.timeout)
             browser.close()
@@ -225,8 +239,9 @@ def write_results(
         f"# Opening the map on the city-scale set ({datetime.now(UTC):%Y-%m-%d})",
         "",
         f"Machine: {machine()}. Headless Chromium ({CHROMIUM}), viewport 1280×800; the app in one uvicorn worker "
-        f"on the project's own PostGIS. Command: `.venv/bin/python benchmarks/bench_map.py --subdistricts "
-        f"{args.subdistricts} --runs {args.runs} --timeout {args.timeout:.0f}`.",
+        f"on the project's own PostGIS. Command: `.venv/bin/python -m benchmarks.bench_map --subdistricts "
+        f"{args.subdistricts} --out {args.out.relative_to(ROOT.parent) if args.out.is_relative_to(ROOT.parent) else args.out} "
+        f"--runs {args.runs} --timeout {args.timeout:.0f}`.",
         "",
         f"City set: {args.subdistricts} subdistricts, {total:,} features in the map's layers.",
         "",
