@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Response
 from fastapi.middleware.gzip import GZipMiddleware
@@ -12,10 +13,12 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
-from api.deps import CSRF_COOKIE, SESSION_COOKIE
+from api.deps import CSRF_COOKIE, SECURITY_SCHEMES, SESSION_COOKIE, security_for
+from api.input_guard import InputGuardMiddleware
 from api.routers import (
     admin,
     auth,
+    docs,
     grids,
     health,
     incident_import,
@@ -38,6 +41,10 @@ DESCRIPTION = """
 
 All coordinates in and out are WGS 84 (EPSG:4326) lon/lat unless a parameter says otherwise.
 Errors share one shape: `{"error": {"code", "message", "field", "value", "expected"}}`.
+
+Log in with a bearer token (**Authorize**) or by trying `POST /api/auth/login` on this page: the browser then
+sends the session cookie, and the page adds the CSRF header to writes. `x-permission` and `x-roles` on each
+operation say who may call it.
 """
 
 
@@ -70,6 +77,50 @@ class DeadSessionMiddleware:
         await self.app(scope, receive, send_wrapper)
 
 
+ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+LOGGED_IN_ERRORS = {
+    "401": "未登录 not logged in, or the session or token expired",
+    "403": "无权限 the caller's role or scope does not allow it (or a cookie write without the CSRF header)",
+}
+
+
+def _document_operation(method: str, operation: dict[str, Any]) -> None:
+    """The CSRF header on cookie writes, 401/403 where a log-in is needed, and the one error shape on every
+    error answer (FastAPI would document its own validation shape, which this app never sends)."""
+    security = operation.get("security")
+    if security is not None:
+        operation["security"] = security_for(method, security)
+    responses = operation.setdefault("responses", {})
+    if security is not None and {} not in security:
+        for code, text in LOGGED_IN_ERRORS.items():
+            responses.setdefault(code, {"description": text})
+    responses.setdefault("500", {"description": "服务器内部错误 internal error (logged)"})
+    for code, response in responses.items():
+        if code[0] in "45":
+            response["content"] = ERROR_REF
+
+
+def _documented_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    """app.openapi with the security schemes and the error shape declared (api.deps.policy writes x-permission
+    and `security` per route without knowing its method; the rest is added here, once per operation)."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = default()
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = SECURITY_SCHEMES
+            components.setdefault("schemas", {})["Error"] = errors.ERROR_SCHEMA
+            components["schemas"].pop("HTTPValidationError", None)
+            components["schemas"].pop("ValidationError", None)
+            for operations in schema["paths"].values():
+                for method, operation in operations.items():
+                    _document_operation(method, operation)
+        return app.openapi_schema  # type: ignore[return-value]
+
+    return openapi
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the app for `settings`; tests may hand in their own engine."""
     settings = settings or Settings()
@@ -77,7 +128,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = engine is None
-        app.state.engine = engine or make_engine(settings.db.url(), pool_size=settings.db.async_pool_size)
+        app.state.engine = engine or make_engine(settings.db.url(), pool_size=settings.db.db_pool_size)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         pool = PoolDB(
             app.state.engine.url.render_as_string(hide_password=False), size=settings.db.async_pool_size
@@ -93,20 +144,23 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Our own /docs and /redoc (api/routers/docs.py): FastAPI's load Swagger UI and ReDoc from a CDN.
+        docs_url=None,
+        redoc_url=None,
         responses={
-            422: {
-                "description": "Bad input",
-                "content": {"application/json": {"schema": errors.ERROR_SCHEMA}},
-            }
+            422: {"description": "输入无效 bad input: the error names the field, value and what is accepted"}
         },
     )
 
     app.add_middleware(DeadSessionMiddleware)
     # Layer pages are large, repetitive JSON (about 10:1); level 6 compresses nearly as well as 9 at half the CPU.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
+    app.add_middleware(InputGuardMiddleware)  # outermost: bad text never reaches a route
     app.state.settings = settings
     app.state.secret = load_secret(settings.auth.secret_key_file)
     errors.install(app)
+    app.openapi = _documented_openapi(app)  # type: ignore[method-assign]
+    app.include_router(docs.router)
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(search.router)

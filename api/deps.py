@@ -137,15 +137,53 @@ def _checker(permission: str, *, asynchronous: bool) -> Callable[..., Any]:
     return check
 
 
+# The OpenAPI security schemes (components.securitySchemes, added by api.app): how a caller logs in.
+SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
+    "bearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "API 令牌 An API token: `gisgrid users token USER` or POST /api/auth/tokens, sent as "
+        "`Authorization: Bearer …`.",
+    },
+    "session": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "登录会话 The HttpOnly session cookie set by POST /api/auth/login (the browser sends it "
+        "by itself). Writes with it also need the `csrf` header.",
+    },
+    "csrf": {
+        "type": "apiKey",
+        "in": "header",
+        "name": CSRF_HEADER,
+        "description": f"The `csrf_token` from log-in (also in the readable `{CSRF_COOKIE}` cookie), required on "
+        "every POST, PUT, PATCH and DELETE authenticated by the session cookie. /docs adds it by itself.",
+    },
+}
+# `security` of an operation: alternatives, any one will do. A public route answers anonymous callers too
+# (`{}`), but says more to a logged-in one (household figures, phone numbers).
+LOGGED_IN: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
+PUBLIC: list[dict[str, list[str]]] = [{}, *LOGGED_IN]
+
+
+def security_for(method: str, requirement: list[dict[str, list[str]]]) -> list[dict[str, list[str]]]:
+    """`requirement` for an operation of `method`: a write with the session cookie needs the CSRF header too."""
+    if method.upper() in SAFE_METHODS:
+        return requirement
+    return [{**alt, "csrf": []} if "session" in alt else alt for alt in requirement]
+
+
 def policy(permission: str, *, asynchronous: bool = False) -> dict[str, Any]:
-    """Route keyword arguments declaring who may call it (checked, and shown in OpenAPI as x-permission).
+    """Route keyword arguments declaring who may call it: checked, and shown in OpenAPI as x-permission,
+    x-roles and `security` (for writes, api.app adds the CSRF header to the cookie alternative).
 
     `asynchronous=True` for `async def` routes on the async database (AioDep, AsyncPrincipalDep): the caller
     is then resolved there too, so the request never takes a thread or a SQLAlchemy session."""
     if permission not in PERMISSIONS:
         raise ValueError(f"unknown permission {permission!r}")
     roles = sorted(PERMISSIONS[permission])
+    security = PUBLIC if permission == "public" else LOGGED_IN
     return {
         "dependencies": [Depends(_checker(permission, asynchronous=asynchronous))],
-        "openapi_extra": {"x-permission": permission, "x-roles": roles},
+        "openapi_extra": {"x-permission": permission, "x-roles": roles, "security": security},
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,10 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.dependencies.utils import get_flat_params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gisgrid.errors import (
+    ClusterError,
     Conflict,
     DatabaseUnavailable,
     Forbidden,
@@ -26,7 +28,10 @@ from gisgrid.errors import (
 
 log = logging.getLogger("gisgrid.api")
 
-STATUS = {
+# By class, looked up along each error's class hierarchy (its MRO), so a subclass answers like its nearest
+# mapped ancestor. GisGridError itself is the fallback: an unmapped domain error is our bug, never the
+# caller's, so it is a logged 500 rather than a silent 400 (tests/api/test_errors.py checks every subclass).
+STATUS: dict[type[GisGridError], int] = {
     InvalidInput: 422,
     TooLarge: 413,
     NotFound: 404,
@@ -34,7 +39,25 @@ STATUS = {
     Forbidden: 403,
     Unauthorized: 401,
     DatabaseUnavailable: 503,
+    ClusterError: 503,
+    GisGridError: 500,
 }
+
+# PostgreSQL SQLSTATEs of integrity errors: (status, code, message). The body never carries the SQL.
+INTEGRITY = {
+    "23505": (409, "conflict", "已存在 A record with this value already exists."),
+    "23P01": (409, "conflict", "与已有记录冲突 This clashes with an existing record."),
+    "23503": (409, "conflict", "关联记录不存在或仍被引用 A related record is missing or still refers to it."),
+    "23502": (422, "invalid_input", "缺少必填值 A required value is missing."),
+    "23514": (422, "invalid_input", "取值不符合规则 A value breaks a rule of the data."),
+}
+UNIQUE_DETAIL = re.compile(r"Key \((?P<field>[^)]*)\)=\((?P<value>.*)\) already exists")
+
+
+def status_of(error: type[GisGridError]) -> int:
+    """The HTTP status of a domain error class: that of its nearest mapped ancestor."""
+    return next(STATUS[cls] for cls in error.__mro__ if cls in STATUS)
+
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -65,8 +88,10 @@ def install(app: FastAPI) -> None:
     """Register the exception handlers on the app."""
 
     @app.exception_handler(GisGridError)
-    async def _domain(_: Request, exc: GisGridError) -> JSONResponse:
-        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+    async def _domain(request: Request, exc: GisGridError) -> JSONResponse:
+        status = status_of(type(exc))
+        if status == 500:
+            log.error("unmapped domain error on %s %s", request.method, request.url.path, exc_info=exc)
         return error_response(status, exc.to_dict())
 
     @app.exception_handler(RequestValidationError)
@@ -89,6 +114,45 @@ def install(app: FastAPI) -> None:
                 "expected": "a running database: `gisgrid db up`",
             },
         )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        log.warning("integrity error on %s %s: %s", request.method, request.url.path, exc.orig)
+        status, body = integrity_error(exc)
+        return error_response(status, body)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette re-raises after answering, so the server logs it too; ours names the request.
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(
+            500,
+            {
+                "code": "internal_error",
+                "message": "服务器内部错误 Internal server error; it has been logged.",
+                "expected": "try again later; if it persists, tell the administrator the time of the request",
+            },
+        )
+
+
+def integrity_error(exc: IntegrityError) -> tuple[int, dict[str, object]]:
+    """Status and error body for a database integrity error: the kind of clash and, for a duplicate, the
+    field and value named in PostgreSQL's detail, never the SQL or the constraint's internals."""
+    sqlstate = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
+    status, code, message = INTEGRITY.get(
+        str(sqlstate), (409, "conflict", "与已有数据冲突 The change clashes with existing data.")
+    )
+    body: dict[str, object] = {"code": code, "message": message}
+    diag = getattr(exc.orig, "diag", None)
+    found = UNIQUE_DETAIL.search(getattr(diag, "message_detail", None) or "")
+    if found:
+        secret = any(word in found["field"] for word in ("hash", "password", "token", "secret"))
+        body.update(field=found["field"], expected="a value not used yet")
+        if not secret:
+            body["value"] = found["value"]
+    elif column := getattr(diag, "column_name", None):
+        body["field"] = column
+    return status, body
 
 
 # Chinese first: what kind of problem a request-validation error is (pydantic's error types).

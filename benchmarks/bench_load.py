@@ -101,7 +101,9 @@ def main() -> None:
     bulk_n = sum(v for k, v in city["counts"].items() if k not in ("walk_nodes", "worker_grids"))
     bulk_rate = bulk_n / bulk_s
     with engine.connect() as conn:
-        levels = dict(conn.execute(text("SELECT level, count(*) FROM grid_unit GROUP BY level")).all())
+        levels: dict[str, int] = dict(
+            conn.execute(text("SELECT level, count(*) FROM grid_unit GROUP BY level")).all()
+        )
         size = conn.execute(text("SELECT pg_size_pretty(pg_database_size(current_database()))")).scalar()
 
     validate_line = ""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +28,33 @@ class DatabaseSettings(BaseSettings):
     db_cluster_dir: Path = Field(
         default=PROJECT_ROOT / "var" / "pg", description="data, socket and log of the project's own cluster"
     )
+    db_wal_archive: bool = Field(
+        default=True, description="the project's own cluster archives its WAL (point-in-time restore)"
+    )
+    db_wal_archive_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "wal-archive",
+        description="where the own cluster's completed WAL segments are archived",
+    )
+    db_archive_timeout_s: int = Field(
+        default=60,
+        ge=0,
+        description="archive_timeout: a busy server switches to a new WAL segment at least this often, so at "
+        "most this many seconds of commits are only in the data folder (0 = only when a segment is full)",
+    )
+    db_base_backup_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "base-backups", description="where `gisgrid backup --base` writes"
+    )
+    db_base_backups_keep: int = Field(
+        default=3, ge=1, description="base backups kept; archived WAL older than the oldest kept is removed"
+    )
+    db_standby_port: int | None = Field(
+        default=None,
+        description="port of the local hot standby; when set, the app's URL lists primary and standby "
+        "(target_session_attrs=read-write), so it follows a promoted standby",
+    )
+    db_standby_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "pg-standby", description="data, socket and log of the local standby"
+    )
     db_pool_size: int = Field(default=10, ge=1, description="connections kept open by the app")
     db_async_pool_size: int | None = Field(
         default=None,
@@ -45,9 +73,17 @@ class DatabaseSettings(BaseSettings):
         if self.database_url:
             if dbname is None:
                 return self.database_url
-            base = self.database_url.rsplit("/", 1)[0]
-            return f"{base}/{dbname}"
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.db_port}/{dbname or self.db_name}"
+            # Through make_url, so that a multi-host URL keeps its ?host=…&target_session_attrs=… query.
+            return make_url(self.database_url).set(database=dbname).render_as_string(hide_password=False)
+        name = dbname or self.db_name
+        if self.db_standby_port is not None:
+            # libpq tries the hosts in order and keeps the one that accepts writes: after a failover, the
+            # promoted standby (psycopg2 and asyncpg both understand this form).
+            return (
+                f"postgresql+psycopg2://postgres@/{name}?host=127.0.0.1:{self.db_port}"
+                f"&host=127.0.0.1:{self.db_standby_port}&target_session_attrs=read-write"
+            )
+        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.db_port}/{name}"
 
 
 class ServerSettings(BaseSettings):
@@ -114,7 +150,12 @@ class AuthSettings(BaseSettings):
         description="secret key, generated on first run (never commit)",
     )
     session_hours: float = Field(default=8.0, description="a web session expires this long after log-in")
-    token_days: int = Field(default=90, description="default lifetime of an API token")
+    token_days: int = Field(default=90, ge=1, description="default lifetime of an API token")
+    token_max_days: int = Field(
+        default=180,
+        ge=1,
+        description="longest lifetime an API token may be given (a longer request is refused)",
+    )
     max_failed_logins: int = Field(default=5, description="failed log-ins in a row before the account locks")
     lockout_minutes: int = Field(default=15, description="how long a locked account stays locked")
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")

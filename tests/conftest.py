@@ -33,7 +33,9 @@ TEST_DB = f"gisgrid_test_{RUN_ID}"
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """A skipped test is a failure here: CI must run everything."""
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if reporter is None:
+        return
+    skipped = reporter.stats.get("skipped", [])
     if skipped and exitstatus == 0:
         reporter.write_line(f"FAILED: {len(skipped)} test(s) were skipped; skips are not allowed", red=True)
         session.exitstatus = 1

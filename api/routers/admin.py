@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from api.deps import PrincipalDep, SessionDep, policy
+from api.schemas.accounts import AuditRow, CreatedUser, UserStateAnswer, UserSummary
 from gisgrid.auth import accounts, audit
 from gisgrid.auth.policy import ROLES
 
@@ -31,6 +32,7 @@ class UserState(BaseModel):
     "/users",
     summary="账户列表 List accounts",
     description="Every account, without secrets.",
+    response_model=list[UserSummary],
     **policy("users.manage"),
 )
 def list_users(session: SessionDep) -> list[dict[str, Any]]:
@@ -42,6 +44,8 @@ def list_users(session: SessionDep) -> list[dict[str, Any]]:
     status_code=201,
     summary="新建账户 Create an account",
     description="Creates an account with a role and a scope (community codes; empty = whole subdistrict).",
+    response_model=CreatedUser,
+    responses={409: {"description": "the user name is taken"}},
     **policy("users.manage"),
 )
 def create_user(body: NewUser, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
@@ -61,6 +65,8 @@ def create_user(body: NewUser, principal: PrincipalDep, session: SessionDep) -> 
     "/users/{username}/state",
     summary="停用/启用账户 Disable or enable an account",
     description="Disabling ends the account's sessions and tokens.",
+    response_model=UserStateAnswer,
+    responses={404: {"description": "no such account"}},
     **policy("users.manage"),
 )
 def set_state(username: str, body: UserState, principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
@@ -73,6 +79,7 @@ def set_state(username: str, body: UserState, principal: PrincipalDep, session: 
     summary="审计日志 Audit trail",
     description="Every audited write and failed log-in, newest first: who, when, from where, what, before and "
     "after. Filter by actor, action, entity, key and time. The X-Total-Count header says how many rows match.",
+    response_model=list[AuditRow],
     **policy("audit.read"),
 )
 def list_audit(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Request, Response
+from fastapi import APIRouter, Body, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -19,8 +19,10 @@ from api.deps import (
     policy,
 )
 from api.errors import error_response
+from api.schemas.accounts import LoginAnswer, LogoutAnswer, Me, TokenAnswer, TokenRow
 from gisgrid.auth import accounts, audit
 from gisgrid.auth.policy import ROLE_TITLES
+from gisgrid.errors import Forbidden, InvalidInput
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -55,7 +57,7 @@ def _me(principal: Any) -> dict[str, Any]:
     "token (also in the readable `gisgrid_csrf` cookie) that cookie-authenticated writes must send in the "
     "X-CSRF-Token header. After repeated failures the account locks for a while. 401 on failure.",
     responses={401: {"description": "wrong credentials, locked or disabled"}},
-    response_model=None,
+    response_model=LoginAnswer,
     **policy("public"),
 )
 def login(
@@ -103,6 +105,7 @@ def login(
     summary="退出 Log out",
     description="Ends the current session (or revokes the bearer token used) and clears the cookies. "
     "Without a live session it only clears the cookies.",
+    response_model=LogoutAnswer,
     **policy("public"),
 )
 def logout(
@@ -129,6 +132,7 @@ def logout(
     summary="当前用户 Who am I",
     description="The caller's user name, role and scope; `authenticated: false` for anonymous callers, with "
     "`session_expired: true` and the reason when the browser sent a dead session cookie (which is then cleared).",
+    response_model=Me,
     **policy("public"),
 )
 def me(principal: PrincipalDep) -> dict[str, Any]:
@@ -140,6 +144,7 @@ def me(principal: PrincipalDep) -> dict[str, Any]:
     summary="创建 API 令牌 Create an API token",
     description="Creates a bearer token for the calling account (for scripts: `Authorization: Bearer …`). "
     "The token is shown once; only its keyed hash is stored.",
+    response_model=TokenAnswer,
     **policy("user"),
 )
 def create_token(
@@ -149,6 +154,14 @@ def create_token(
     settings: SettingsDep,
     body: Annotated[TokenBody, Body()],
 ) -> dict[str, Any]:
+    days = body.days or settings.auth.token_days
+    if days > settings.auth.token_max_days:
+        raise InvalidInput(
+            f"令牌有效期过长 {days} days is longer than tokens may live.",
+            field="days",
+            value=days,
+            expected=f"1..{settings.auth.token_max_days} days (GISGRID_TOKEN_MAX_DAYS)",
+        )
     user = accounts.get_user(session, principal.username)
     issued = accounts.issue(
         session,
@@ -156,7 +169,66 @@ def create_token(
         kind="token",
         secret=request.app.state.secret,
         name=body.name,
-        ttl=timedelta(days=body.days or settings.auth.token_days),
+        ttl=timedelta(days=days),
         ip=client_ip(request),
     )
     return {"token": issued.token, "name": body.name, "expires_at": issued.expires_at.isoformat()}
+
+
+def _token_row(token: accounts.TokenInfo) -> dict[str, Any]:
+    return {
+        "id": token.id,
+        "username": token.username,
+        "name": token.name,
+        "created_at": token.created_at.isoformat(),
+        "expires_at": token.expires_at.isoformat(),
+        "last_seen_at": token.last_seen_at.isoformat() if token.last_seen_at else None,
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+        "active": token.active,
+    }
+
+
+@router.get(
+    "/tokens",
+    summary="API 令牌列表 List API tokens",
+    description="The caller's own API tokens, newest first (never the tokens themselves). Admins may list another "
+    "account's with `username`, or every account's with `all=true`.",
+    response_model=list[TokenRow],
+    **policy("user"),
+)
+def list_tokens(
+    principal: PrincipalDep,
+    session: SessionDep,
+    username: Annotated[str | None, Query(max_length=64, description="admins: this account's tokens")] = None,
+    all_accounts: Annotated[bool, Query(alias="all", description="admins: every account's tokens")] = False,
+) -> list[dict[str, Any]]:
+    if (username not in (None, principal.username) or all_accounts) and not principal.can("users.manage"):
+        raise Forbidden(
+            "只有管理员可以查看他人的令牌 Only admins see other accounts' tokens.",
+            field="username",
+            value=username,
+            expected="your own tokens (no username)",
+        )
+    who = None if all_accounts else (username or principal.username)
+    return [_token_row(t) for t in accounts.list_tokens(session, username=who)]
+
+
+@router.delete(
+    "/tokens/{token_id}",
+    summary="撤销 API 令牌 Revoke an API token",
+    description="Revokes one of the caller's API tokens by its id (admins: any account's). It stops working at "
+    "once. Changing the password or disabling the account revokes all of an account's tokens.",
+    response_model=TokenRow,
+    **policy("user"),
+)
+def revoke_token(
+    principal: PrincipalDep,
+    session: SessionDep,
+    token_id: Annotated[str, Path(max_length=40, description="the id from GET /api/auth/tokens")],
+) -> dict[str, Any]:
+    owner = None if principal.can("users.manage") else principal.username
+    token = accounts.revoke_token(session, token_id=token_id, actor=principal, username=owner)
+    session.flush()
+    return _token_row(
+        next(t for t in accounts.list_tokens(session, username=token.username) if t.id == token.id)
+    )

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PrincipalDep, SessionDep, SettingsDep, client_ip, policy
+from api.schemas.grids import GridUnit, TopologyReport
 from gisgrid.errors import InvalidInput
 from gisgrid.grids import topology, units
 
@@ -25,6 +26,7 @@ router = APIRouter(prefix="/api/grids", tags=["grids"])
         "its rule, severity, codes, area in m² and a point where it is. Overlaps, gaps and overhangs smaller than "
         "`sliver_m2` are warnings (slivers), not errors."
     ),
+    response_model=TopologyReport,
     **policy("grids.validate"),
 )
 def validate_grids(
@@ -73,6 +75,8 @@ def _parse_if_match(value: str | None) -> int | None:
     summary="网格单元 One grid unit",
     description="A grid unit by its stable code: current, or the generation in force at `at`. The ETag header "
     "is its version, to send back as If-Match when editing.",
+    response_model=GridUnit,
+    response_model_exclude_unset=True,
     responses={404: {"description": "no such unit at that time"}},
     **policy("public"),
 )
@@ -94,6 +98,8 @@ def get_grid(
     description="Changes name, English name, households or population of the current unit. Requires If-Match "
     "with the version (ETag) that was edited: a stale version gets 409 with the current version, never a silent "
     "overwrite. Planners may edit only units inside their scope. Audited with before/after values.",
+    response_model=GridUnit,
+    response_model_exclude_unset=True,
     responses={409: {"description": "stale version"}, 403: {"description": "outside the caller's scope"}},
     **policy("grids.edit"),
 )

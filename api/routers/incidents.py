@@ -11,6 +11,16 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import PrincipalDep, SessionDep, client_ip, policy
+from api.schemas.incidents import (
+    CreatedIncident,
+    DuplicateCheck,
+    IncidentDetail,
+    IncidentFeatureCollection,
+    IncidentMeta,
+    IncidentPage,
+    IncidentStats,
+    OverdueIncident,
+)
 from gisgrid.crs import InputCRS
 from gisgrid.db.models import INCIDENT_LEVELS, INCIDENT_STATUSES
 from gisgrid.errors import InvalidInput
@@ -26,6 +36,12 @@ Channel = Literal[checks.CHANNELS]  # type: ignore[valid-type]
 CODE = r"^[A-Za-z0-9_.-]+$"
 IncidentId = Annotated[int, Path(ge=1, le=2**62, description="incident id")]
 IfMatch = Annotated[str | None, Header(max_length=40, description='the ETag (version) you saw, e.g. "3"')]
+
+
+class GeoJSONResponse(JSONResponse):
+    """JSON as application/geo+json (RFC 7946)."""
+
+    media_type = "application/geo+json"
 
 
 def _now() -> datetime:
@@ -44,8 +60,8 @@ class IncidentIn(BaseModel):
     reporter: str | None = Field(default=None, max_length=100)
     address: str | None = Field(default=None, max_length=300)
     ext_id: str | None = Field(default=None, max_length=64, description="an outside system's id (unique)")
-    lon: float | None = Field(default=None, description="longitude in `crs`")
-    lat: float | None = Field(default=None, description="latitude in `crs`")
+    lon: float | None = Field(default=None, allow_inf_nan=False, description="longitude in `crs`")
+    lat: float | None = Field(default=None, allow_inf_nan=False, description="latitude in `crs`")
     crs: InputCRS | None = Field(default=None, description="required with lon/lat: wgs84|cgcs2000|gcj02|bd09")
     compound: str | None = Field(default=None, max_length=32, description="compound id instead of lon/lat")
     building: str | None = Field(default=None, max_length=32, description="building label, e.g. 3栋 or 3")
@@ -139,6 +155,7 @@ FiltersDep = Annotated[queries.Filters, Depends(list_filters)]
     description="What the intake form and the detail page need: active categories with their step time limits "
     "(hours) and duplicate radius/window, the channels, statuses, escalation levels and the workflow table "
     "(action, from, to, roles).",
+    response_model=IncidentMeta,
     **policy("user"),
 )
 def get_meta(session: SessionDep) -> dict[str, Any]:
@@ -157,13 +174,14 @@ def get_meta(session: SessionDep) -> dict[str, Any]:
     description="Open incidents of the same category family (the category, its parent and subcategories) within "
     "the category's duplicate radius of the point and reported within its window before `at` (default now), "
     "among the incidents the caller may see (grid workers: their grids). `crs` is required.",
+    response_model=DuplicateCheck,
     **policy("incidents.create"),
 )
 def get_duplicates(
     session: SessionDep,
     principal: PrincipalDep,
-    lon: Annotated[float, Query(description="longitude in `crs`")],
-    lat: Annotated[float, Query(description="latitude in `crs`")],
+    lon: Annotated[float, Query(allow_inf_nan=False, description="longitude in `crs`")],
+    lat: Annotated[float, Query(allow_inf_nan=False, description="latitude in `crs`")],
     crs: Annotated[InputCRS, Query(description="wgs84 | cgcs2000 | gcj02 | bd09")],
     category: Annotated[str, Query(max_length=40, pattern=CODE)],
     at: Annotated[datetime | None, Query(description="report time (ISO with offset); default now")] = None,
@@ -178,6 +196,7 @@ def get_duplicates(
     summary="超时事件 Overdue incidents",
     description="Incidents whose running step is past due (red), the longest overdue first, with minutes past "
     "due; `yellow=true` adds those that used ≥ 80 % of the step's time.",
+    response_model=list[OverdueIncident],
     **policy("incidents.read"),
 )
 def get_overdue(
@@ -196,6 +215,7 @@ def get_overdue(
     "calendar, keys like 2026-11-27, 2026-W48, 2026-11), for incidents reported in [from, to): "
     "total, open, closed and rejected counts, median minutes from report to dispatch and to closure, overdue "
     "count and share (a step finished late, or red now), and the same for all together.",
+    response_model=IncidentStats,
     **policy("incidents.read"),
 )
 def get_stats(
@@ -217,6 +237,7 @@ def get_stats(
     description="Incidents the caller may see (grid workers: their grids), newest first, filtered by status, "
     "category (with subcategories), grid code prefix, deadline colour (`overdue`), title text and report time; "
     "one page of `limit` from `offset`, with `total`.",
+    response_model=IncidentPage,
     **policy("incidents.read"),
 )
 def list_incidents(
@@ -236,7 +257,8 @@ def list_incidents(
     summary="事件地图 Incidents as GeoJSON",
     description="The same filters as the list, plus `bbox` (WGS 84), as a FeatureCollection of points with "
     "status, level, category and deadline colour (green/yellow/red/none) properties.",
-    response_class=JSONResponse,
+    response_model=IncidentFeatureCollection,
+    response_class=GeoJSONResponse,
     **policy("incidents.read"),
 )
 def get_geojson(
@@ -245,10 +267,12 @@ def get_geojson(
     filters: FiltersDep,
     bbox: Annotated[str | None, Query(max_length=200, description="minlon,minlat,maxlon,maxlat")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 2000,
-) -> JSONResponse:
+) -> GeoJSONResponse:
     chosen = queries.Filters(**{**filters.__dict__, "bbox": parse_bbox(bbox)})
-    body = queries.geojson(session, principal=principal, filters=chosen, limit=limit, now=_now())
-    return JSONResponse(body, media_type="application/geo+json")
+    # Answered as is: documented by the response model, not validated feature by feature.
+    return GeoJSONResponse(
+        queries.geojson(session, principal=principal, filters=chosen, limit=limit, now=_now())
+    )
 
 
 @router.get(
@@ -293,6 +317,8 @@ def get_csv(
     "compound id (and building): a point inside the building or compound. It is assigned to the micro-grid in "
     "force at `reported_at` and keeps it when boundaries change later. A point outside every grid is 422 naming "
     "the nearest grid. The answer lists possible `duplicates`.",
+    response_model=CreatedIncident,
+    response_model_exclude_unset=True,
     responses={409: {"description": "ext_id exists"}},
     **policy("incidents.create"),
 )
@@ -308,6 +334,8 @@ def create_incident(
     "/incidents/{incident_id}",
     summary="事件详情 One incident",
     description="An incident with its timeline and `allowed_actions` for the caller now; ETag = version.",
+    response_model=IncidentDetail,
+    response_model_exclude_unset=True,
     responses={404: {"description": "no such incident, or outside the caller's grids"}},
     **policy("incidents.read"),
 )
@@ -324,6 +352,8 @@ def get_incident(
     "(reason), reject (reason), escalate (level, department). Needs the version seen (If-Match or `version`): a stale one is 409 with the current "
     "version. 403 when the caller's role may not take the action at the incident's level; 409 when the "
     "status does not allow it. Recorded on the timeline and in the audit trail.",
+    response_model=IncidentDetail,
+    response_model_exclude_unset=True,
     responses={409: {"description": "stale version or not allowed in this status"}},
     **policy("incidents.act"),
 )
@@ -348,6 +378,8 @@ def post_transition(
     summary="更正位置 Move an incident",
     description="Moves an open incident to lon/lat in `crs` and re-assigns it to the micro-grid in force now; "
     "a `move` event records the codes before and after. Needs the version (If-Match or `version`).",
+    response_model=IncidentDetail,
+    response_model_exclude_unset=True,
     responses={409: {"description": "stale version, or the incident is closed"}},
     **policy("incidents.act"),
 )

@@ -44,6 +44,21 @@ UPLOAD_BODY = {
 }
 
 
+BINARY = {"type": "string", "format": "binary"}
+FILE_SCHEMAS: dict[str, dict[str, Any]] = {
+    "geojson": {
+        "type": "object",
+        "description": "GeoJSON FeatureCollection (RFC 7946, WGS 84) with the fields the import reads",
+        "required": ["type", "features"],
+        "properties": {
+            "type": {"type": "string", "enum": ["FeatureCollection"]},
+            "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
+        },
+    },
+    "csv": {"type": "string", "description": "UTF-8 CSV, geometry as WKT in `wkt`"},
+}
+
+
 class ImportSummary(BaseModel):
     """What an import did."""
 
@@ -179,7 +194,9 @@ def _import(
     responses={
         200: {
             "description": "the file, as an attachment",
-            "content": {f.media_type: {} for f in FORMATS.values()},
+            "content": {
+                f.media_type: {"schema": FILE_SCHEMAS.get(name, BINARY)} for name, f in FORMATS.items()
+            },
         },
         404: {"description": "no such layer"},
         422: {"description": "a format the layer cannot be written in"},

@@ -7,8 +7,10 @@ import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import JSONResponse
 
 from api.deps import PrincipalDep, SessionDep, SettingsDep, policy
+from api.schemas.layers import LayerPage, LayerSummary
 from gisgrid import layers as layer_service
 from gisgrid.errors import InvalidInput
 
@@ -19,6 +21,8 @@ router = APIRouter(prefix="/api", tags=["layers"])
     "/layers",
     summary="图层列表 List layers",
     description="Every map layer with titles and feature counts.",
+    response_model=list[LayerSummary],
+    response_model_exclude_unset=True,
     **policy("public"),
 )
 def list_layers(session: SessionDep) -> list[dict[str, Any]]:
@@ -37,16 +41,17 @@ def list_layers(session: SessionDep) -> list[dict[str, Any]]:
         "responsible workers' names and roles. Household and population figures and workers' (masked) phone "
         "numbers are shown only to logged-in users."
     ),
+    # Documented, not validated: a page holds up to the server's limit of features (the route answers itself,
+    # with its ETag).
+    response_model=LayerPage,
+    response_class=JSONResponse,
     responses={
-        200: {
-            "description": "a GeoJSON FeatureCollection; weak ETag, Cache-Control: no-cache",
-            "content": {"application/geo+json": {"schema": {"type": "object"}}},
+        304: {
+            "description": "If-None-Match matched: the answer has not changed (weak ETag, Cache-Control: no-cache)"
         },
-        304: {"description": "If-None-Match matched: the answer has not changed"},
         404: {"description": "no such layer"},
         422: {"description": "bad bbox, limit or offset"},
     },
-    response_class=Response,
     **policy("public"),
 )
 def get_layer(
@@ -82,7 +87,7 @@ def get_layer(
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Cookie, Authorization"}
     if if_none_match is not None and etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)
-    return Response(content, media_type="application/geo+json", headers=headers)
+    return Response(content, media_type="application/json", headers=headers)
 
 
 def layer_etag(content: bytes, *, query: str, private: bool) -> str:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import AioDep, AsyncPrincipalDep, SessionDep, SettingsDep, policy
+from api.schemas.locate import LocateAnswer, Place
 from gisgrid.crs import InputCRS
 from gisgrid.incidents import locate as locate_service
 from gisgrid.incidents import places
@@ -31,12 +32,11 @@ router = APIRouter(prefix="/api", tags=["locate"])
         "`at` answers with the grid generation in force at that time. A point outside every grid is 422 with "
         "the nearest grid and its distance."
     ),
+    # Documented, not validated: the route serializes the answer itself with orjson (the hot path).
+    response_model=LocateAnswer,
     response_class=JSONResponse,
     responses={
-        200: {
-            "description": "the grid answer",
-            "content": {"application/json": {"schema": {"type": "object"}}},
-        },
+        200: {"description": "the grid answer"},
         422: {"description": "bad coordinates or CRS, or the point is outside every grid"},
     },
     **policy("user", asynchronous=True),
@@ -45,10 +45,14 @@ async def get_locate(
     db: AioDep,
     settings: SettingsDep,
     principal: AsyncPrincipalDep,
-    lon: Annotated[float, Query(description="longitude in `crs`", examples=[104.107747])],
-    lat: Annotated[float, Query(description="latitude in `crs`", examples=[30.637684])],
+    lon: Annotated[
+        float, Query(allow_inf_nan=False, description="longitude in `crs`", examples=[104.107747])
+    ],
+    lat: Annotated[float, Query(allow_inf_nan=False, description="latitude in `crs`", examples=[30.637684])],
     crs: Annotated[InputCRS, Query(description="wgs84 | cgcs2000 | gcj02 | bd09 (required, never guessed)")],
-    accuracy: Annotated[float | None, Query(ge=0, le=1000, description="accuracy radius in metres")] = None,
+    accuracy: Annotated[
+        float | None, Query(ge=0, le=1000, allow_inf_nan=False, description="accuracy radius in metres")
+    ] = None,
     at: Annotated[datetime | None, Query(description="ISO time; default now")] = None,
 ) -> Response:
     # The hot route of the dispatch centre: async on the asyncpg pool, serialized with orjson (see gisgrid.db.aio).
@@ -71,6 +75,7 @@ async def get_locate(
     "`莲花新区3栋` or `朝阳逸景 2-1` (building 2, unit 1). Returns candidates best first, each with a WGS 84 "
     "point inside the building (or compound) to pass to `/api/locate` with `crs=wgs84`. When no matching "
     "compound has that building, the compounds are returned with `building_not_found`.",
+    response_model=list[Place],
     **policy("user"),
 )
 def get_places(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import SessionDep, policy
+from api.schemas.layers import SearchHit
 from gisgrid import search as search_service
 
 router = APIRouter(prefix="/api", tags=["search"])
@@ -17,6 +18,7 @@ router = APIRouter(prefix="/api", tags=["search"])
     summary="搜索 Search by name or code",
     description="Grid units (name or code prefix), compounds (name or alias) and service sites (name or brand) "
     "matching `q`, exact matches first, with a point and bounding box to zoom to.",
+    response_model=list[SearchHit],
     **policy("public"),
 )
 def get_search(

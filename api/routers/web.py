@@ -10,6 +10,7 @@ from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import SessionDep, SettingsDep, policy
+from api.schemas.layers import MapConfig
 from gisgrid import layers as layer_service
 from gisgrid.config import PROJECT_ROOT, Settings
 
@@ -18,6 +19,9 @@ VENDOR = {
     "leaflet": WEB / "node_modules" / "leaflet" / "dist",
     "geoman": WEB / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist",
     "markercluster": WEB / "node_modules" / "leaflet.markercluster" / "dist",
+    # The API documentation pages (/docs, /redoc; api/routers/docs.py).
+    "swagger-ui": WEB / "node_modules" / "swagger-ui-dist",
+    "redoc": WEB / "node_modules" / "redoc" / "bundles",
 }
 
 router = APIRouter(tags=["web"])
@@ -35,6 +39,8 @@ def index() -> FileResponse:
     description="What the map page needs at start: the optional online tile layer (empty = offline base map), "
     "the default language, the extent of the data and the layers with their feature counts, fields (labels "
     "zh/en, which are private) and how the map draws them (panes, minimum zoom, labels, styles, legend).",
+    response_model=MapConfig,
+    response_model_exclude_unset=True,
     **policy("public"),
 )
 def map_config(session: SessionDep, settings: SettingsDep) -> dict[str, Any]:

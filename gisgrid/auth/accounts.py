@@ -157,13 +157,13 @@ def get_user(session: Session, username: str) -> AppUser:
 
 
 def set_password(session: Session, *, username: str, password: str, actor: Principal | None = None) -> None:
-    """Change a password, end the account's sessions and clear any lock."""
+    """Change a password, end the account's sessions and API tokens and clear any lock."""
     check_password(password)
     user = get_user(session, username)
     user.password_hash = HASHER.hash(password)
     user.is_demo = False
     user.failed_logins, user.locked_until = 0, None
-    _revoke_all(session, user.id, kind="session")
+    _revoke_all(session, user.id)  # a token made with the old password must not outlive it
     audit.record(session, actor=actor, action="set_password", entity="user", key=user.username)
 
 
@@ -229,6 +229,94 @@ def authenticate(
         raise fail("wrong password") from None
     user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
     return user
+
+
+TOKEN_ID_CHARS = 12  # the public handle of a token: a prefix of its keyed hash (the token cannot be derived)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """An API token as its owner and admins see it (never the token itself)."""
+
+    id: str
+    username: str
+    name: str | None
+    created_at: datetime
+    expires_at: datetime
+    last_seen_at: datetime | None
+    revoked_at: datetime | None
+    ip: str | None
+
+    @property
+    def active(self) -> bool:
+        """Not revoked and not expired."""
+        return self.revoked_at is None and self.expires_at > _now()
+
+
+def list_tokens(session: Session, *, username: str | None = None) -> list[TokenInfo]:
+    """API tokens, newest first: of one account, or (username None) of every account."""
+    stmt = (
+        select(AuthSession, AppUser.username)
+        .join(AppUser, AppUser.id == AuthSession.user_id)
+        .where(AuthSession.kind == "token")
+        .order_by(AuthSession.created_at.desc(), AuthSession.token_hash)
+    )
+    if username is not None:
+        stmt = stmt.where(AppUser.id == get_user(session, username).id)
+    return [
+        TokenInfo(
+            id=row.token_hash[:TOKEN_ID_CHARS],
+            username=name,
+            name=row.name,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            last_seen_at=row.last_seen_at,
+            revoked_at=row.revoked_at,
+            ip=row.ip,
+        )
+        for row, name in session.execute(stmt)
+    ]
+
+
+def revoke_token(
+    session: Session, *, token_id: str, actor: Principal | None, username: str | None = None
+) -> TokenInfo:
+    """Revoke one API token by its id; `username` limits the search to that account (callers that are not admins)."""
+    if not (6 <= len(token_id) <= TOKEN_ID_CHARS) or not all(c in "0123456789abcdef" for c in token_id):
+        raise InvalidInput(
+            f"令牌编号无效 {token_id!r} is not a token id.",
+            field="token_id",
+            value=token_id[:40],
+            expected=f"the {TOKEN_ID_CHARS} hexadecimal characters listed by GET /api/auth/tokens",
+        )
+    matches = [t for t in list_tokens(session, username=username) if t.id.startswith(token_id)]
+    if len(matches) != 1:
+        raise NotFound(
+            f"没有这个令牌 No token {token_id!r}" + (f" of {username}" if username else "") + ".",
+            field="token_id",
+            value=token_id,
+            expected="an id listed by GET /api/auth/tokens"
+            + (" (more characters: it is ambiguous)" if matches else ""),
+        )
+    token = matches[0]
+    session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.token_hash.startswith(token.id),
+            AuthSession.kind == "token",
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=_now())
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="token_revoke",
+        entity="user",
+        key=token.username,
+        detail={"token": token.id, "name": token.name},
+    )
+    return token
 
 
 def verify_demo_password(user: AppUser, password: str) -> bool:

@@ -7,8 +7,8 @@ and cached per connection by asyncpg; `json` columns arrive already parsed (orjs
 
 Two implementations of one small interface, both running the same SQL on the real server:
 - `PoolDB`: the asyncpg pool the app opens in its lifespan (what production and the live-server tests use);
-- `ConnectionDB`: the same statements on a SQLAlchemy connection in a worker thread, so that tests whose data
-  lives in an uncommitted test transaction see it.
+- `ConnectionDB`: the same statements on a SQLAlchemy connection in a worker thread (asyncio.to_thread: the
+  domain does not import starlette), so that tests whose data lives in an uncommitted test transaction see it.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ import asyncpg
 import orjson
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
-from starlette.concurrency import run_in_threadpool
 
 from gisgrid.errors import DatabaseUnavailable
 
@@ -46,15 +45,44 @@ class AioDB(Protocol):
 
 def connect_kwargs(url: str) -> dict[str, Any]:
     """asyncpg.connect arguments for a SQLAlchemy URL (host or ?host= socket folder, port, user, password,
-    database, ?sslmode=)."""
+    database, ?sslmode=), including a multi-host URL (?host=h1:p1&host=h2:p2&target_session_attrs=read-write,
+    or ?host=h1,h2&port=p1,p2: libpq's forms) for failover to a promoted standby."""
     u = make_url(url)
     kwargs: dict[str, Any] = {"user": u.username, "password": u.password, "database": u.database}
-    host = u.host or u.query.get("host")
-    kwargs["host"] = host if isinstance(host, str) else None
+    kwargs["host"] = u.host
     kwargs["port"] = u.port
+    if not u.host and u.query.get("host"):
+        kwargs["host"], kwargs["port"] = _hosts(u.query.get("host"), u.query.get("port"), u.port)
     sslmode = u.query.get("sslmode")  # libpq's names are asyncpg's too (disable … verify-full)
     kwargs["ssl"] = sslmode if isinstance(sslmode, str) else None
+    attrs = u.query.get("target_session_attrs")  # read-write, primary, any … (asyncpg's names too)
+    kwargs["target_session_attrs"] = attrs if isinstance(attrs, str) else None
     return {k: v for k, v in kwargs.items() if v is not None}
+
+
+def _hosts(
+    host: str | tuple[str, ...] | None, port: str | tuple[str, ...] | None, default_port: int | None
+) -> tuple[str | list[str], int | list[int] | None]:
+    """One host (and port) stays a value; several become asyncpg's lists of hosts and ports."""
+    items = [host] if isinstance(host, str) else list(host or ())
+    parts = [part for item in items for part in item.split(",")]
+    port_parts = [
+        p for item in ([port] if isinstance(port, str) else list(port or ())) for p in item.split(",")
+    ]
+    hosts: list[str] = []
+    ports: list[int | None] = []
+    for i, part in enumerate(parts):
+        name, sep, num = part.rpartition(":")
+        if sep and num.isdigit() and not part.startswith("/"):
+            hosts.append(name)
+            ports.append(int(num))
+        else:
+            hosts.append(part)
+            given = port_parts[i] if i < len(port_parts) else ""
+            ports.append(int(given) if given.isdigit() else default_port)
+    if len(hosts) == 1:
+        return hosts[0], ports[0]
+    return hosts, [p or 5432 for p in ports]
 
 
 async def _init(conn: asyncpg.Connection) -> None:
@@ -161,7 +189,7 @@ class ConnectionDB:
         return dict(row) if row is not None else None
 
     async def fetchrow(self, sql: str, *args: Any) -> Mapping[str, Any] | None:
-        return await run_in_threadpool(self._run, sql, args, rows=True)
+        return await asyncio.to_thread(self._run, sql, args, rows=True)
 
     async def execute(self, sql: str, *args: Any) -> None:
-        await run_in_threadpool(self._run, sql, args, rows=False)
+        await asyncio.to_thread(self._run, sql, args, rows=False)

@@ -13,10 +13,38 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from gisgrid.config import DatabaseSettings
 from gisgrid.errors import ClusterError
 
 INSTALL_HINT = "apt-get install -y postgresql-15-postgis-3 postgresql-15-pgrouting"
 REQUIRED_EXTENSIONS = ("postgis", "pgrouting")
+# Continuous archiving: the settings live in a file of their own that postgresql.conf includes.
+ARCHIVE_CONF = "gisgrid-archive.conf"
+# Written into the old primary's folder by `gisgrid db standby promote`: starting it again would split the brain.
+FAILED_OVER = "FAILED_OVER"
+# In the WAL archive: written by the first base backup; before it, completed segments are not kept.
+ARCHIVE_STARTED = "ARCHIVE_STARTED"
+# Bounds the WAL a replication slot may hold back when its standby is gone (the primary's disk comes first).
+MAX_SLOT_WAL_KEEP = "4GB"
+ARCHIVE_SCRIPT = """#!/bin/sh
+# gisgrid: archive one completed WAL segment (archive_command). Copy to a temporary name, flush, then link
+# it under its real name: `ln` refuses an existing name, so a file already archived is never overwritten;
+# the same content again (a retry after a crash) counts as archived, different content is an error.
+# Until the first base backup (which writes $dir/ARCHIVE_STARTED) no restore could use a segment: not kept.
+set -u
+src="$1"; name="$2"; dir="$3"
+[ -e "$dir/ARCHIVE_STARTED" ] || exit 0
+dest="$dir/$name"
+tmp="$dir/.$name.$$.tmp"
+cp "$src" "$tmp" && sync "$tmp" || { rm -f "$tmp"; exit 1; }
+if ln "$tmp" "$dest" 2>/dev/null; then
+  rm -f "$tmp"; sync "$dir"; exit 0
+fi
+rm -f "$tmp"
+if cmp -s "$src" "$dest"; then exit 0; fi
+echo "archive-wal: $dest exists with different content; not overwritten" >&2
+exit 1
+"""
 
 
 @dataclass(frozen=True)
@@ -70,18 +98,47 @@ def _sharedir(bindir: Path) -> Path:
 class LocalCluster:
     """Manage one PostgreSQL cluster: data in DIR/data, socket in DIR/run, log in DIR/server.log."""
 
-    def __init__(self, *, root: Path, port: int) -> None:
+    def __init__(
+        self,
+        *,
+        root: Path,
+        port: int,
+        wal_archive: Path | None = None,
+        archive: bool = True,
+        archive_timeout_s: int = 60,
+    ) -> None:
         self.as_root = os.geteuid() == 0
         self.root = reachable_root(Path(root).resolve()) if self.as_root else Path(root).resolve()
         self.port = port
         self.data = self.root / "data"
         self.run_dir = self.root / "run"
         self.log = self.root / "server.log"
+        # The WAL archive: by default beside the cluster folder (var/pg → var/wal-archive); None = no archiving.
+        archive_dir = Path(wal_archive or Path(root).resolve().parent / "wal-archive").resolve()
+        self.wal_archive: Path | None = (
+            (reachable_root(archive_dir) if self.as_root else archive_dir) if archive else None
+        )
+        self.archive_timeout_s = archive_timeout_s
+
+    @classmethod
+    def from_settings(cls, db: DatabaseSettings) -> LocalCluster:
+        """The project's own cluster as the settings describe it (folder, port, WAL archive)."""
+        return cls(
+            root=db.db_cluster_dir,
+            port=db.db_port,
+            wal_archive=db.db_wal_archive_dir,
+            archive=db.db_wal_archive,
+            archive_timeout_s=db.db_archive_timeout_s,
+        )
 
     # -- running programs as the right user -------------------------------------------------------
     def _cmd(self, args: list[str]) -> list[str]:
         # initdb refuses root: as root the server runs as the `postgres` user.
         return ["runuser", "-u", "postgres", "--", *args] if self.as_root else args
+
+    def run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run a server program as the server's user; raise ClusterError when it fails (if `check`)."""
+        return self._run(args, check=check)
 
     def _run(self, args: list[str], *, check: bool = True) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(self._cmd(args), capture_output=True, text=True, check=False)
@@ -94,6 +151,8 @@ class LocalCluster:
 
     def _prepare_dirs(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if self.wal_archive is not None:
+            self.wal_archive.mkdir(parents=True, exist_ok=True)
         if not self.as_root:
             return
         try:
@@ -106,7 +165,12 @@ class LocalCluster:
         for path in [self.root, *self.root.rglob("*")]:
             if path.is_symlink():
                 continue
-            os.chown(path, pw.pw_uid, pw.pw_gid)
+            try:
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+            except FileNotFoundError:  # a running server renames and removes its WAL status files
+                continue
+        if self.wal_archive is not None:
+            os.chown(self.wal_archive, pw.pw_uid, pw.pw_gid)  # the server writes it (archive_command)
         probe = subprocess.run(
             ["runuser", "-u", "postgres", "--", "test", "-w", str(self.root)],
             capture_output=True,
@@ -152,13 +216,31 @@ class LocalCluster:
 
     # -- actions ------------------------------------------------------------------------------------
     def up(self, *, timeout: float = 30.0) -> bool:
-        """Initialise if needed and start; return True if it was started now, False if already running."""
+        """Initialise if needed and start; return True if it was started now, False if already running.
+
+        Turns continuous WAL archiving on (or changes its settings) on the way: a running cluster is reloaded,
+        or restarted (fast shutdown: committed data are kept) when archive_mode or wal_level must change."""
         bins = find_binaries()
+        marker = self.root / FAILED_OVER
+        if marker.exists():
+            raise ClusterError(
+                f"This cluster was failed over to its standby ({marker.read_text().strip()}); starting it again "
+                "would give two primaries.",
+                value=str(self.root),
+                expected="run the promoted standby as the primary (GISGRID_DB_PORT / GISGRID_DB_CLUSTER_DIR), "
+                f"or delete {marker} if you really mean to go back to this copy",
+            )
         self._prepare_dirs()
         if not self.initialised:
             self._initdb(bins)
+        changed = self._write_archive_conf()
         if self.running_pid() is not None:
-            return False
+            if not changed:
+                return False
+            if not self._needs_restart():
+                self.query("SELECT pg_reload_conf()")
+                return False
+            self.down()  # archive_mode / wal_level: only read at start; a fast shutdown keeps every commit
         self._clear_stale_pidfile()
         if _port_in_use(self.port):
             raise ClusterError(
@@ -183,6 +265,81 @@ class LocalCluster:
         self._run([*args, "--locale=C.UTF-8"])
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write("\n# gisgrid\nmax_connections = 200\nshared_buffers = 256MB\nwork_mem = 32MB\n")
+
+    def archive_conf(self) -> str:
+        """The archiving settings this cluster should run with."""
+        assert self.wal_archive is not None
+        script = self.root / "archive-wal.sh"
+        archive = str(self.wal_archive)
+        return (
+            "# gisgrid: continuous WAL archiving and replication (rewritten by `gisgrid db up`; change the\n"
+            "# GISGRID_DB_* settings instead of this file)\n"
+            "wal_level = replica\n"
+            "archive_mode = on\n"
+            f"archive_command = {_conf_str(f'{_sh(str(script))} %p %f {_sh(archive)}')}\n"
+            f"archive_timeout = {int(self.archive_timeout_s)}\n"
+            f"restore_command = {_conf_str(f'cp {_sh(archive)}/%f %p')}\n"
+            "max_wal_senders = 10\n"
+            "max_replication_slots = 10\n"
+            f"max_slot_wal_keep_size = {_conf_str(MAX_SLOT_WAL_KEEP)}\n"
+            "wal_keep_size = '256MB'\n"
+        )
+
+    def _write_archive_conf(self) -> bool:
+        """Write the archiving settings and the archive script; return True when the settings changed."""
+        if self.wal_archive is None:
+            return False
+        script = self.root / "archive-wal.sh"
+        if not script.exists() or script.read_text() != ARCHIVE_SCRIPT:
+            script.write_text(ARCHIVE_SCRIPT)
+            script.chmod(0o755)
+        main_conf = self.data / "postgresql.conf"
+        include = f"include_if_exists = '{ARCHIVE_CONF}'"
+        text_ = main_conf.read_text()
+        changed = False
+        if include not in text_:
+            main_conf.write_text(text_.rstrip("\n") + f"\n{include}\n")
+            changed = True
+        conf = self.data / ARCHIVE_CONF
+        wanted = self.archive_conf()
+        if not conf.exists() or conf.read_text() != wanted:
+            conf.write_text(wanted)
+            changed = True
+        if self.as_root:
+            pw = pwd.getpwnam("postgres")
+            for path in (script, main_conf, conf):
+                os.chown(path, pw.pw_uid, pw.pw_gid)
+        return changed
+
+    def _needs_restart(self) -> bool:
+        return bool(
+            self.query(
+                "SELECT current_setting('archive_mode') = 'off' OR current_setting('wal_level') = 'minimal'"
+            )
+        )
+
+    def query(
+        self,
+        sql: str,
+        params: tuple[object, ...] | None = None,
+        *,
+        dbname: str = "postgres",
+        timeout: float = 10.0,
+    ) -> object:
+        """Run one statement (%s parameters) as the superuser, autocommit; the first column of its first row."""
+        import psycopg2  # noqa: PLC0415 - only the maintenance paths need a raw connection
+
+        conn = psycopg2.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname=dbname, connect_timeout=int(timeout)
+        )
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute(sql, params)
+                row = cur.fetchone() if cur.description else None
+                return row[0] if row else None
+        finally:
+            conn.close()
 
     def _clear_stale_pidfile(self) -> None:
         if self.running_pid() is not None:
@@ -223,6 +380,16 @@ def reachable_root(root: Path) -> Path:
             digest = hashlib.sha256(str(root).encode()).hexdigest()[:10]
             return Path("/var/tmp") / f"gisgrid-{digest}" / root.name
     return root
+
+
+def _sh(value: str) -> str:
+    """Quote for /bin/sh."""
+    return "'" + value.replace("'", "'\\''") + "'"
+
+
+def _conf_str(value: str) -> str:
+    """Quote for postgresql.conf."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def _is_postgres(pid: int) -> bool:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
+from alembic.runtime.environment import IncludeNameFn, NameFilterParentNames, NameFilterType
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine, text
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -41,3 +44,46 @@ def current_revision(engine: Engine) -> str | None:
 def head_revision() -> str | None:
     """The newest revision in the code (read once: parsing the migration scripts is slow)."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+# Tables in our schema that the models do not describe on purpose: those of PostgreSQL extensions (PostGIS's
+# spatial_ref_sys …, found through pg_depend) and those a library creates and owns (the job queue's).
+LIBRARY_TABLE_PREFIXES = ("procrastinate_", "pgqueuer")
+EXTENSION_TABLES = """
+SELECT c.relname
+FROM pg_depend d
+JOIN pg_class c ON d.classid = 'pg_class'::regclass AND d.objid = c.oid
+WHERE d.deptype = 'e' AND c.relnamespace = current_schema()::regnamespace
+"""
+
+
+def not_ours(connection: Connection) -> IncludeNameFn:
+    """An Alembic include_name filter: our schema only, without extension- or library-owned tables."""
+    foreign = set(connection.execute(text(EXTENSION_TABLES)).scalars())
+
+    def include_name(name: str | None, type_: NameFilterType, parent_names: NameFilterParentNames) -> bool:
+        if type_ == "schema":
+            return name is None  # the default schema (topology, tiger … belong to extensions)
+        if type_ == "table":
+            return name not in foreign and not (name or "").startswith(LIBRARY_TABLE_PREFIXES)
+        return True
+
+    return include_name
+
+
+def model_drift(connection: Connection) -> list[Any]:
+    """What autogenerate would change to make the database look like the ORM models (empty: no drift).
+
+    Compares tables, columns (types, nullability, server defaults), indexes, unique and foreign keys. Alembic does
+    not compare CHECK or EXCLUDE constraints, triggers or functions."""
+    from gisgrid.db.models import Base
+
+    context = MigrationContext.configure(
+        connection,
+        opts={
+            "compare_type": True,
+            "compare_server_default": True,
+            "include_name": not_ours(connection),
+        },
+    )
+    return list(compare_metadata(context, Base.metadata))

@@ -67,7 +67,7 @@ def test_cookie_write_without_csrf_is_refused_and_changes_nothing(
 def test_edit_is_audited_with_before_and_after(client: TestClient, session: Session) -> None:
     csrf = login(client, "planner")
     code = _micro_code(session)
-    old = session.execute(text("SELECT households FROM grid_unit WHERE code=:c"), {"c": code}).scalar()
+    old = session.execute(text("SELECT households FROM grid_unit WHERE code=:c"), {"c": code}).scalar_one()
     etag = client.get(f"/api/grids/{code}").headers["etag"]
     res = client.patch(f"/api/grids/{code}", json={"households": old + 1}, headers={"If-Match": etag, **csrf})
     assert res.status_code == 200 and res.headers["etag"] == f'"{int(etag.strip(chr(34))) + 1}"'
@@ -232,3 +232,59 @@ def test_weak_passwords_are_refused_without_echoing_them() -> None:
         else:
             raise AssertionError(f"accepted {weak!r}")
     check_password("correct horse")
+
+
+def _who(client: TestClient, headers: dict[str, str]) -> str | None:
+    """The account a request with `headers` acts for (None: refused or anonymous)."""
+    res = client.get("/api/auth/me", headers=headers)
+    return res.json()["username"] if res.status_code == 200 and res.json()["authenticated"] else None
+
+
+def test_tokens_are_listed_revoked_and_die_with_a_password_change(
+    client: TestClient, session: Session
+) -> None:
+    headers = {
+        "X-CSRF-Token": client.post(
+            "/api/auth/login", json={"username": "planner", "password": "planner-demo"}
+        ).json()["csrf_token"]
+    }
+    made = client.post("/api/auth/tokens", json={"name": "script", "days": 30}, headers=headers).json()
+    too_long = client.post("/api/auth/tokens", json={"name": "x", "days": 365}, headers=headers)
+    assert too_long.status_code == 422 and too_long.json()["error"]["field"] == "days"
+    (row,) = client.get("/api/auth/tokens").json()
+    assert row["name"] == "script" and row["active"] and made["token"] not in str(row)
+    bearer_headers = {"Authorization": f"Bearer {made['token']}"}
+    assert _who(client, bearer_headers) == "planner"
+    # other accounts' tokens are for admins only
+    assert client.get("/api/auth/tokens", params={"all": "true"}).status_code == 403
+    revoked = client.delete(f"/api/auth/tokens/{row['id']}", headers=headers)
+    assert revoked.status_code == 200 and not revoked.json()["active"]
+    client.cookies.clear()
+    assert _who(client, bearer_headers) is None
+    # a password change revokes every token of the account
+    from gisgrid.auth import accounts
+
+    second = accounts.issue(
+        session,
+        user=accounts.get_user(session, "planner"),
+        kind="token",
+        secret=client.app.state.secret,  # type: ignore[attr-defined]
+        ttl=timedelta(days=1),
+        name="second",
+    )
+    session.flush()
+    assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {second.token}"}).json()[
+        "authenticated"
+    ]
+    accounts.set_password(session, username="planner", password="a new password")
+    session.flush()
+    assert client.get("/api/auth/me", headers={"Authorization": f"Bearer {second.token}"}).status_code in (
+        200,
+        401,
+    )
+    assert (
+        client.get("/api/auth/me", headers={"Authorization": f"Bearer {second.token}"})
+        .json()
+        .get("authenticated")
+        is not True
+    )

@@ -113,7 +113,7 @@ def test_layer_answer_has_a_weak_etag_and_revalidates_to_304(client: TestClient)
     assert first.status_code == 200
     etag = first.headers["etag"]
     assert etag.startswith('W/"') and first.headers["cache-control"] == "no-cache"
-    assert first.headers["content-type"].startswith("application/geo+json")
+    assert first.headers["content-type"].startswith("application/json")
     again = client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
     # The strong form of the same tag, a list and * all match (If-None-Match compares weakly).

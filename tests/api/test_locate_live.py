@@ -75,7 +75,7 @@ def test_pool_answers_equal_the_synchronous_service(
 
 
 def test_every_logged_in_role_may_locate_and_anonymous_is_refused(live_url: str) -> None:
-    params = {"lon": STATION[0], "lat": STATION[1], "crs": "wgs84"}
+    params: dict[str, float | str] = {"lon": STATION[0], "lat": STATION[1], "crs": "wgs84"}
     with _client(live_url) as anonymous:
         res = anonymous.get(LOCATE, params=params)
         assert res.status_code == 401 and res.json()["error"]["field"] == "authorization"
@@ -102,7 +102,7 @@ def test_bearer_token_works_and_a_revoked_one_is_refused(
             secret=secret,
             ttl=timedelta(hours=1),
         )
-    params = {"lon": STATION[0], "lat": STATION[1], "crs": "wgs84"}
+    params: dict[str, float | str] = {"lon": STATION[0], "lat": STATION[1], "crs": "wgs84"}
     headers = {"Authorization": f"Bearer {issued.token}"}
     with _client(live_url) as client:
         assert client.get(LOCATE, params=params, headers=headers).status_code == 200
@@ -189,7 +189,7 @@ def test_connect_arguments_come_from_the_database_url() -> None:
 def test_pool_survives_its_connections_being_killed(
     dispatcher: httpx.Client, engine: Engine, live_url: str
 ) -> None:
-    params = {"lon": STATION[0], "lat": STATION[1], "crs": "wgs84"}
+    params: dict[str, float | str] = {"lon": STATION[0], "lat": STATION[1], "crs": "wgs84"}
 
     def one(_: int) -> int:
         with httpx.Client(base_url=live_url, cookies=dispatcher.cookies, timeout=30) as client:

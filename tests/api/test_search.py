@@ -41,7 +41,7 @@ def test_like_metacharacters_match_literally(client: TestClient, connection: Con
     res = client.get("/api/search", params={"q": q})
     assert res.status_code == 200
     assert res.json() == []
-    assert connection.execute(text("SELECT count(*) FROM compound")).scalar() > 0
+    assert connection.execute(text("SELECT count(*) FROM compound")).scalar_one() > 0
 
 
 @pytest.mark.parametrize(("q", "status"), [("", 422), ("   ", 422), ("x" * 101, 422)])

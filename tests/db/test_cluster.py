@@ -32,6 +32,8 @@ def scratch(tmp_path: Path) -> Iterator[LocalCluster]:
     yield c
     c.down()
     shutil.rmtree(c.root, ignore_errors=True)
+    if c.wal_archive is not None:
+        shutil.rmtree(c.wal_archive, ignore_errors=True)
 
 
 def _url(c: LocalCluster) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 
 from gisgrid.demo import generate
 from gisgrid.demo.subdistrict import LAYERS
@@ -19,7 +21,7 @@ from gisgrid.demo.subdistrict import LAYERS
 TO_METRIC = Transformer.from_crs("EPSG:4326", "EPSG:4544", always_xy=True)
 
 
-def metric(geoms: list) -> np.ndarray:
+def metric(geoms: Sequence[BaseGeometry] | np.ndarray) -> np.ndarray:
     """WGS 84 geometries to EPSG:4544, independently of the generator's own helpers."""
 
     def fn(xy: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from collections import defaultdict
 import numpy as np
 import shapely
 from shapely.geometry import Point
+from shapely.geometry.base import BaseGeometry
 
 from tests.demo.conftest import DemoSet, metric
 
@@ -17,7 +18,7 @@ CHILD = {"subdistrict": "community", "community": "general", "general": "micro"}
 TOLERANCE_M2 = 0.01
 
 
-def _by_code(demo: DemoSet) -> dict[str, tuple[object, object, dict]]:
+def _by_code(demo: DemoSet) -> dict[str, tuple[BaseGeometry, BaseGeometry, dict]]:
     g = demo.layers["grids"]
     return {p["code"]: (g.geoms[i], g.metric[i], p) for i, p in enumerate(g.props)}
 

@@ -21,8 +21,8 @@ def test_community_sites_one_per_community_and_inside_it(demo: DemoSet) -> None:
     sites = demo.layers["sites"]
     wgs, _, props = demo.level("community")
     geom = {p["code"]: g for g, p in zip(wgs, props, strict=True)}
-    found = Counter()
-    brands = {}
+    found: Counter[str] = Counter()
+    brands: dict[str, str] = {}
     for g, p in zip(sites.geoms, sites.props, strict=True):
         assert geom[p["community_code"]].contains(g), p["id"]
         if p["kind"] == "community":

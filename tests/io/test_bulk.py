@@ -79,7 +79,7 @@ def test_bulk_load_refuses_an_invalid_set_and_keeps_what_was_there(
     assert "#3" in exc.value.message and "Self-intersection" in exc.value.message
     with bulk_engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM compound")).scalar() == len(doc["features"])
-        assert conn.execute(text("SELECT count(*) FROM grid_unit")).scalar() > 700
+        assert conn.execute(text("SELECT count(*) FROM grid_unit")).scalar_one() > 700
 
 
 def test_bulk_load_names_a_missing_layer(bulk_engine: Engine, tmp_path: Path) -> None:

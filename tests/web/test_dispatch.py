@@ -584,7 +584,7 @@ def test_clusters_come_from_leaflet_markercluster_and_show_the_worst_deadline(
 STATS_LOADS = "() => window.gisgridDispatchStats.loads"
 
 
-def run_stats(page: Page, action: Callable[[], None]) -> None:
+def run_stats(page: Page, action: Callable[[], object]) -> None:
     """Do `action` on the statistics tab and wait until the answer it asked for is shown."""
     loads = page.evaluate(STATS_LOADS)
     action()
@@ -596,7 +596,7 @@ def test_statistics_tab_matches_the_database_and_exports_csv(
 ) -> None:
     beijing = (datetime.now(UTC) + timedelta(hours=8) - timedelta(days=3)).date().isoformat()
     with engine.connect() as conn:
-        per_category = dict(
+        per_category: dict[str, int] = dict(
             conn.execute(text("SELECT category_code, count(*) FROM incident GROUP BY 1")).all()
         )
         that_day = conn.execute(
@@ -701,7 +701,7 @@ def test_a_hotline_export_is_uploaded_with_progress_and_its_bad_rows_come_back(
         expect(errors.nth(1)).to_contain_text(f"{tag}-bad-cat")
         # Each imported row sits in the micro-grid of its true (WGS 84) position.
         with engine.connect() as conn:
-            stored = dict(
+            stored: dict[str, str | None] = dict(
                 conn.execute(
                     text("SELECT ext_id, micro_code FROM incident WHERE ext_id LIKE :t"), {"t": tag + "-%"}
                 ).all()

@@ -5,14 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
+from gisgrid.db.migrate import not_ours
 from gisgrid.db.models import Base
 
 target_metadata = Base.metadata
-
-
-def _include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    # PostGIS and pgRouting own tables (spatial_ref_sys, topology …) that are not ours.
-    return not (type_ == "table" and reflected and compare_to is None)
 
 
 def run_migrations_online() -> None:
@@ -27,7 +23,14 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(connection=connection, target_metadata=target_metadata, include_object=_include_object)
+    # Autogenerate sees what tests/db/test_model_drift.py sees: our schema, without extension-owned tables.
+    context.configure(
+        connection=connection,
+        target_metadata=target_metadata,
+        include_name=not_ours(connection),
+        compare_type=True,
+        compare_server_default=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

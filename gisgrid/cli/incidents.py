@@ -1,55 +1,20 @@
-"""`gisgrid incidents …`: list, show and statistics from the command line (the whole subdistrict's view)."""
+"""`gisgrid incidents …`: list, show, statistics and the 12345-hotline bulk import (the whole subdistrict's
+view)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
-from sqlalchemy.orm import Session
+from rich.text import Text
 
-from gisgrid.errors import InvalidInput
+from gisgrid.cli.common import console, iso_time, print_json, progress_bar, session
 
 incidents_app = typer.Typer(help="事件 Incidents: list, show, statistics, bulk import.", no_args_is_help=True)
-console = Console()
 COLOUR_STYLE = {"green": "green", "yellow": "yellow", "red": "bold red", "none": "dim"}
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    from gisgrid.config import Settings
-    from gisgrid.db.engine import make_engine, session_scope
-
-    engine = make_engine(Settings().db.url(), pool_size=1)
-    try:
-        with session_scope(engine) as session:
-            yield session
-    finally:
-        engine.dispose()
-
-
-def _time(value: str | None, option: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        return datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput(
-            f"{option} {value!r} is not an ISO time.",
-            field=option,
-            value=value,
-            expected="e.g. 2024-05-01T09:30:00+08:00",
-        ) from exc
-
-
-def _print_json(data: Any) -> None:
-    console.print_json(json.dumps(data, ensure_ascii=False, default=str))
 
 
 @incidents_app.command("list")
@@ -73,13 +38,13 @@ def list_cmd(
         grid=grid,
         overdue=overdue,
         q=q,
-        since=_time(since, "--from"),
-        until=_time(until, "--to"),
+        since=iso_time(since, option="--from"),
+        until=iso_time(until, option="--to"),
     )
-    with _session() as session:
-        page = list_incidents(session, principal=None, filters=filters, limit=limit, now=datetime.now(UTC))
+    with session() as sess:
+        page = list_incidents(sess, principal=None, filters=filters, limit=limit, now=datetime.now(UTC))
     if as_json:
-        _print_json(page)
+        print_json(page)
         return
     table = Table("id", "reported", "status", "level", "category", "micro-grid", "due", "title")
     for item in page["items"]:
@@ -92,7 +57,7 @@ def list_cmd(
             item["level"],
             item["category"]["name"],
             item["grid"]["micro_code"] or "",
-            f"[{COLOUR_STYLE[step['colour']]}]{due or '—'}[/]",
+            Text(due or "—", style=COLOUR_STYLE[step["colour"]]),
             item["title"],
         )
     console.print(table)
@@ -107,18 +72,23 @@ def show_cmd(
     """Show one incident with its timeline."""
     from gisgrid.incidents.queries import detail
 
-    with _session() as session:
-        item = detail(session, incident_id=incident_id, principal=None, now=datetime.now(UTC))
+    with session() as sess:
+        item = detail(sess, incident_id=incident_id, principal=None, now=datetime.now(UTC))
     if as_json:
-        _print_json(item)
+        print_json(item)
         return
     step = item["step"]
     console.print(
-        f"[bold]#{item['id']} {item['title']}[/]  ({item['category']['name']} {item['category']['code']})"
+        Text.assemble(
+            (f"#{item['id']} {item['title']}", "bold"),
+            f"  ({item['category']['name']} {item['category']['code']})",
+        )
     )
     console.print(f"状态 Status: {item['status_label']}, level {item['level']}, version {item['version']}")
-    colour = f"[{COLOUR_STYLE[step['colour']]}]{step['colour']}[/]"
-    console.print(f"步骤 Step: {step['name'] or '—'}, due {step['due_at'] or '—'} ({colour})")
+    colour = Text(str(step["colour"]), style=COLOUR_STYLE[step["colour"]])
+    console.print(
+        Text.assemble(f"步骤 Step: {step['name'] or '—'}, due {step['due_at'] or '—'} (", colour, ")")
+    )
     grid = item["grid"]
     console.print(
         f"网格 Grid: {grid['micro_name'] or ''} {grid['micro_code']} (community {grid['community_code']})"
@@ -151,17 +121,17 @@ def stats_cmd(
     """Counts, median minutes to dispatch and to close, overdue share per group."""
     from gisgrid.incidents.stats import stats
 
-    with _session() as session:
+    with session() as sess:
         report = stats(
-            session,
+            sess,
             by=by,
-            since=_time(since, "--from"),
-            until=_time(until, "--to"),
+            since=iso_time(since, option="--from"),
+            until=iso_time(until, option="--to"),
             principal=None,
             now=datetime.now(UTC),
         )
     if as_json:
-        _print_json(report)
+        print_json(report)
         return
     table = Table(
         by,
@@ -207,11 +177,10 @@ def import_cmd(
 ) -> None:
     """Bulk-import 12345-hotline incidents: good rows are assigned to the micro-grid in force at their report
     time and imported in one transaction; bad rows go to an error file; ext_ids imported before are skipped."""
-    from gisgrid.cli import progress_bar
     from gisgrid.incidents.bulk_import import default_errors_path, import_incidents, write_errors
 
-    with progress_bar("导入事件 Importing incidents") as update, _session() as session:
-        result = import_incidents(session, path=file, crs=crs, fmt=fmt, progress=update)
+    with progress_bar("导入事件 Importing incidents") as update, session() as sess:
+        result = import_incidents(sess, path=file, crs=crs, fmt=fmt, progress=update)
     done = result.summary()
     console.print(
         f"{file.name}: {done['rows']} 行 rows — 导入 imported {done['imported']}, "
@@ -220,5 +189,7 @@ def import_cmd(
     if done["errors"]:
         path = write_errors(result, errors or default_errors_path(file))
         console.print(
-            f"[yellow]错误行已写入 Error rows written to[/] {path} (UTF-8 with BOM, opens in Excel)."
+            Text.assemble(
+                ("错误行已写入 Error rows written to", "yellow"), f" {path} (UTF-8 with BOM, opens in Excel)."
+            )
         )

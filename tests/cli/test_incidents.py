@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner, Result
 
 from gisgrid.cli import app
+from gisgrid.cli import incidents as incidents_cli
 from gisgrid.errors import InvalidInput, NotFound
-from gisgrid.incidents import cli as incidents_cli
-from tests.incidents.helpers import make_incident
+from tests.incidents.helpers import make_incident, served_point
 
 Home = tuple[str, float, float]
 Run = Callable[..., Result]
@@ -25,13 +25,19 @@ def run(session: Session, monkeypatch: pytest.MonkeyPatch) -> Run:
     def same_session() -> Iterator[Session]:
         yield session
 
-    monkeypatch.setattr(incidents_cli, "_session", same_session)
+    monkeypatch.setattr(incidents_cli, "session", same_session)
     runner = CliRunner()
 
     def invoke(*args: str) -> Result:
         return runner.invoke(app, ["incidents", *args], env={"COLUMNS": "200"})
 
     return invoke
+
+
+@pytest.fixture
+def home(session: Session) -> Home:
+    """(micro code, lon, lat) inside the first micro-grid the demo grid worker serves."""
+    return served_point(session)
 
 
 def test_list_show_and_stats(run: Run, session: Session, home: Home) -> None:

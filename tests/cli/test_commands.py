@@ -226,10 +226,36 @@ def test_users_commands_and_audit(cli_env: dict[str, str]) -> None:
     run("users", "set-password", "cli_user", "--password", "another-password", env=cli_env)
     token = run("users", "token", "cli_user", "--name", "test", env=cli_env).stdout.strip()
     assert len(token) > 30
+    (listed_token,) = json.loads(run("users", "tokens", "cli_user", "--json", env=cli_env).stdout)
+    assert listed_token["active"] and token not in json.dumps(listed_token)
+    run("users", "revoke-token", listed_token["id"], env=cli_env)
+    (revoked,) = json.loads(run("users", "tokens", "cli_user", "--json", env=cli_env).stdout)
+    assert not revoked["active"]
     run("users", "disable", "cli_user", env=cli_env)
     rows = json.loads(run("audit", "--json", "--entity", "user", "--key", "cli_user", env=cli_env).stdout)
-    assert [r["action"] for r in rows][:4] == ["disable", "token_create", "set_password", "create"]
+    assert [r["action"] for r in rows][:5] == [
+        "disable",
+        "token_revoke",
+        "token_create",
+        "set_password",
+        "create",
+    ]
     run("users", "disable", "cli_user", "--enable", env=cli_env)
+    # Rich markup in a user-supplied name is printed as it is, never parsed (it used to crash the command).
+    run(
+        "users",
+        "add",
+        "markup_user",
+        "--role",
+        "auditor",
+        "--password",
+        "cli-password",
+        "--name",
+        "[/bold]x[red]",
+        env=cli_env,
+    )
+    out = run("users", "list", env={**cli_env, "COLUMNS": "250"}).stdout
+    assert "[/bold]x[red]" in out
 
 
 def test_serve_refuses_demo_passwords_without_demo_flag(cli_env: dict[str, str]) -> None:

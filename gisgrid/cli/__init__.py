@@ -1,0 +1,49 @@
+"""The `gisgrid` command: one module per command group, assembled here.
+
+    db          gisgrid/cli/db.py         the PostGIS cluster and the schema
+    demo        gisgrid/cli/demo.py       the demo data set and the generator
+    import      gisgrid/cli/files.py      layer files in (and `export` out)
+    validate    gisgrid/cli/validate.py   grid topology rules
+    locate      gisgrid/cli/locate.py     the grid answer for one point
+    audit       gisgrid/cli/audit.py      the audit trail
+    serve       gisgrid/cli/serve.py      the HTTP API and the web pages (the only import of `api`)
+    users       gisgrid/cli/users.py      accounts and tokens
+    incidents   gisgrid/cli/incidents.py  incidents: list, show, statistics, hotline import
+
+Shared helpers (consoles, error printing, engine and session from the settings) are in gisgrid/cli/common.py.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from gisgrid.cli import audit, files, locate, serve, validate
+from gisgrid.cli.common import print_error
+from gisgrid.cli.db import db_app
+from gisgrid.cli.demo import demo_app
+from gisgrid.cli.incidents import incidents_app
+from gisgrid.cli.users import users_app
+from gisgrid.errors import GisGridError
+
+app = typer.Typer(help="gisgrid — 微网实格 grid management on PostGIS.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(users_app, name="users")
+app.add_typer(incidents_app, name="incidents")
+app.command("import")(files.import_cmd)
+app.command("export")(files.export_cmd)
+app.command("validate")(validate.validate_cmd)
+app.command("locate")(locate.locate_cmd)
+app.command("audit")(audit.audit_cmd)
+app.command("serve")(serve.serve_cmd)
+
+
+def main() -> None:
+    """Entry point: domain errors become a clear message and exit code 2, never a traceback."""
+    try:
+        app()
+    except GisGridError as exc:
+        print_error(exc)
+        sys.exit(2)

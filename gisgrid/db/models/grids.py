@@ -1,0 +1,103 @@
+"""Grid units (one row per generation of a code), special grids, and the workers who serve them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from gisgrid.db.models.base import Base, geom, gist
+
+GRID_LEVELS = ("subdistrict", "community", "general", "micro")
+SPECIAL_GRID_KINDS = ("law", "care", "medical", "veterans")
+WORKER_ROLES = ("community_head", "grid_worker", "micro_grid_worker", "specialist")
+
+
+class GridUnit(Base):
+    """One generation of one grid unit; the code is its stable identity across generations."""
+
+    __tablename__ = "grid_unit"
+    __table_args__ = (
+        CheckConstraint(f"level IN {GRID_LEVELS}", name="grid_unit_level"),
+        CheckConstraint("valid_to IS NULL OR valid_to > valid_from", name="grid_unit_validity"),
+        CheckConstraint("households >= 0 AND population >= 0", name="grid_unit_counts"),
+        # Generations of a code never overlap in time: the EXCLUDE constraint grid_unit_generations_disjoint
+        # (migration 0001; Alembic neither compares nor creates it from here).
+        gist("grid_unit"),
+        Index("ix_grid_unit_parent_code", "parent_code"),
+        Index("ix_grid_unit_level", "level"),
+        Index("ux_grid_unit_current_code", "code", unique=True, postgresql_where=text("valid_to IS NULL")),
+        # "The generation of code X in force at T" as an index-only scan (migration 0004).
+        Index(
+            "ix_grid_unit_code_valid",
+            "code",
+            "valid_from",
+            postgresql_include=["valid_to", "id", "level", "parent_code", "name"],
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32))
+    level: Mapped[str] = mapped_column(String(16))
+    parent_code: Mapped[str | None] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str | None] = mapped_column(Text)
+    households: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    population: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    geom = mapped_column(geom("MULTIPOLYGON"), nullable=False)
+    valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class SpecialGrid(Base):
+    """A special-purpose grid (法治格, 关爱格, 医疗格, 退役军人格) overlaying the ordinary ones."""
+
+    __tablename__ = "special_grid"
+    __table_args__ = (
+        CheckConstraint(f"kind IN {SPECIAL_GRID_KINDS}", name="special_grid_kind"),
+        gist("special_grid"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    community_code: Mapped[str | None] = mapped_column(String(32))
+    geom = mapped_column(geom("MULTIPOLYGON"), nullable=False)
+
+
+class Worker(Base):
+    """A grid worker, micro-grid worker, community head or specialist."""
+
+    __tablename__ = "worker"
+    __table_args__ = (CheckConstraint(f"role IN {WORKER_ROLES}", name="worker_role"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    ext_id: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(String(32))
+
+
+class WorkerGrid(Base):
+    """Which grid units (by stable code) or special grids a worker serves."""
+
+    __tablename__ = "worker_grid"
+    __table_args__ = (Index("ix_worker_grid_grid_code", "grid_code"),)
+
+    worker_id: Mapped[int] = mapped_column(ForeignKey("worker.id", ondelete="CASCADE"), primary_key=True)
+    grid_code: Mapped[str] = mapped_column(String(32), primary_key=True)
