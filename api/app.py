@@ -24,6 +24,7 @@ from api.routers import (
     incident_import,
     incidents,
     io,
+    jobs,
     layers,
     locate,
     search,
@@ -34,6 +35,7 @@ from gisgrid.auth.accounts import load_secret
 from gisgrid.config import Settings
 from gisgrid.db.aio import PoolDB
 from gisgrid.db.engine import make_engine, make_sessionmaker
+from gisgrid.jobs.queue import start_worker, stop_worker
 
 DEAD_SESSION_CLEARED = ("/api/auth/me", "/api/auth/logout")
 DESCRIPTION = """
@@ -134,7 +136,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
             app.state.engine.url.render_as_string(hide_password=False), size=settings.db.async_pool_size
         )
         app.state.aiodb = pool
+        # The job worker runs beside the app, on the same event loop (GISGRID_JOBS_WORKER); its jobs run in
+        # threads, so a long import never holds a request or the loop.
+        worker = start_worker(app.state.engine, settings.jobs) if settings.jobs.jobs_worker else None
+        app.state.job_worker = worker
         yield
+        if worker is not None:
+            await stop_worker(worker)
         await pool.close()
         if own:
             app.state.engine.dispose()
@@ -171,5 +179,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(io.router)
     app.include_router(incident_import.router)
     app.include_router(incidents.router)
+    app.include_router(jobs.router)
     web.mount(app, settings)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 from collections.abc import AsyncGenerator
 from pathlib import Path as FilePath
 
@@ -75,3 +76,15 @@ def _safe_name(name: str | None) -> str:
     """The upload's own base name (it appears in error messages), without path or odd characters."""
     base = re.sub(r"[^\w.\-]", "_", FilePath(name or "upload").name)[-100:].lstrip(".")
     return base or "upload"
+
+
+async def stage_upload(request: Request, root: FilePath) -> FilePath:
+    """Stream the upload into a new folder of its own under `root`, where it waits for its job. No database
+    transaction is open meanwhile; the folder is removed again if the upload is refused."""
+    root.mkdir(parents=True, exist_ok=True)
+    folder = FilePath(tempfile.mkdtemp(prefix="upload-", dir=root))
+    try:
+        return await receive_upload(request, folder)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise

@@ -171,6 +171,29 @@ class IncidentSettings(BaseSettings):
     )
 
 
+class JobSettings(BaseSettings):
+    """The job queue and its worker (long runs: imports, derived data, reports)."""
+
+    model_config = _config()
+    jobs_worker: bool = Field(
+        default=True, description="run a job worker inside the app (`gisgrid serve`); false = only enqueue"
+    )
+    jobs_concurrency: int = Field(default=1, ge=1, description="jobs one worker runs at the same time")
+    jobs_max_attempts: int = Field(
+        default=3, ge=1, description="runs of a job that meets a transient failure (e.g. a lost connection)"
+    )
+    jobs_retry_wait_s: int = Field(
+        default=5, ge=0, description="seconds before a transient failure is retried"
+    )
+    jobs_upload_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "uploads",
+        description="uploaded files wait here for their import job (removed when the job has finished)",
+    )
+    jobs_poll_s: float = Field(
+        default=5.0, gt=0, description="seconds between polls for new jobs (LISTEN/NOTIFY wakes it sooner)"
+    )
+
+
 class ImportLimitSettings(BaseSettings):
     """What one imported file may hold: checked while it is read, so that a hostile file costs little."""
 
@@ -206,6 +229,7 @@ class Settings:
         grid_rules: GridRuleSettings | None = None,
         auth: AuthSettings | None = None,
         incidents: IncidentSettings | None = None,
+        jobs: JobSettings | None = None,
         imports: ImportLimitSettings | None = None,
     ) -> None:
         self.db = db or DatabaseSettings()
@@ -216,6 +240,7 @@ class Settings:
         self.grid_rules = grid_rules or GridRuleSettings()
         self.auth = auth or AuthSettings()
         self.incidents = incidents or IncidentSettings()
+        self.jobs = jobs or JobSettings()
         self.imports = imports or ImportLimitSettings()
 
 
@@ -228,5 +253,6 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     GridRuleSettings,
     AuthSettings,
     IncidentSettings,
+    JobSettings,
     ImportLimitSettings,
 )

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gisgrid.db import sql
 from gisgrid.errors import InvalidInput
 
 MAX_QUERY_LENGTH = 100
 
 
-@cache
-def _sql() -> str:
-    return (Path(__file__).with_suffix(".sql")).read_text(encoding="utf-8")
+SEARCH = sql.load(__file__, "search.sql")
 
 
 def _escape_like(value: str) -> str:
@@ -39,7 +35,7 @@ def search(session: Session, *, q: str, limit: int = 20) -> list[dict[str, Any]]
         )
     esc = _escape_like(q)
     params = {"q": q, "pattern": f"%{esc}%", "prefix": f"{esc}%", "limit": limit}
-    rows = session.execute(text(_sql()), params).mappings().all()
+    rows = sql.run(session, SEARCH, params).mappings().all()
     return [
         {
             "kind": r["kind"],

@@ -3,12 +3,15 @@ built by the migrations with the demo data loaded, and one rolled-back transacti
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -18,16 +21,19 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
 from gisgrid.auth.demo import DEMO_ACCOUNTS, ensure_demo_accounts
-from gisgrid.config import AuthSettings, DatabaseSettings, Settings
+from gisgrid.config import AuthSettings, DatabaseSettings, JobSettings, Settings
 from gisgrid.db import migrate
 from gisgrid.db.aio import ConnectionDB
 from gisgrid.db.cluster import LocalCluster
-from gisgrid.db.engine import drop_database, ensure_database, make_engine, session_scope
+from gisgrid.db.engine import clone_database, drop_database, ensure_database, make_engine, session_scope
 from gisgrid.io.importer import load_dataset
 
 # One database per pytest process, so that two test runs on one server do not drop each other's database.
 RUN_ID = os.getpid()
 TEST_DB = f"gisgrid_test_{RUN_ID}"
+# A copy of the fresh test database for the job tests: a worker on its own connections sees only committed
+# data, so those tests commit, in a database of their own (tests/jobs/, jobs_client).
+JOBS_DB = f"gisgrid_jobs_test_{RUN_ID}"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -60,7 +66,19 @@ def db_settings() -> DatabaseSettings:
 def settings(db_settings: DatabaseSettings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """App settings for tests (their own secret key)."""
     secret = tmp_path_factory.mktemp("auth") / "secret_key"
-    return Settings(db=db_settings, auth=AuthSettings(secret_key_file=secret))
+    # No job worker beside the rolled-back test transaction: it could not see the jobs there (jobs_client).
+    return Settings(
+        db=db_settings, auth=AuthSettings(secret_key_file=secret), jobs=JobSettings(jobs_worker=False)
+    )
+
+
+def worker_settings(settings: Settings, upload_dir: Path) -> Settings:
+    """`settings` with a job worker in the app (retrying at once, uploads in `upload_dir`)."""
+    served = copy.copy(settings)
+    served.jobs = JobSettings(
+        jobs_worker=True, jobs_retry_wait_s=0, jobs_poll_s=0.5, jobs_upload_dir=upload_dir
+    )
+    return served
 
 
 @pytest.fixture(scope="session")
@@ -74,9 +92,44 @@ def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
     load_dataset(eng, folder=Settings().data.demo_dir, if_changed=False)
     with session_scope(eng) as sess:
         ensure_demo_accounts(sess)
+    eng.dispose()  # a template database must have no connections
+    clone_database(url, JOBS_DB)
     yield eng
     eng.dispose()
     drop_database(url)
+    drop_database(db_settings.url(dbname=JOBS_DB))
+
+
+@pytest.fixture(scope="session")
+def jobs_engine(engine: Engine, db_settings: DatabaseSettings) -> Iterator[Engine]:
+    """The job tests' own copy of the fresh test database (what they write is committed)."""
+    eng = make_engine(db_settings.url(dbname=JOBS_DB), pool_size=5)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def jobs_client(settings: Settings, jobs_engine: Engine, tmp_path: Path) -> Iterator[TestClient]:
+    """A client of the app as `gisgrid serve` runs it: real transactions (committed) on the job tests'
+    database and the job worker in its lifespan, so that jobs really run."""
+    application = create_app(worker_settings(settings, tmp_path / "uploads"), engine=jobs_engine)
+    with TestClient(application, raise_server_exceptions=False) as tc:
+        yield tc
+
+
+def wait_for_job(
+    client: TestClient, job_id: int, *, until: Callable[[dict[str, Any]], bool] | None = None
+) -> dict[str, Any]:
+    """Poll GET /api/jobs/{id} until the job is done (or `until` holds); a hang guard, not a timing claim."""
+    deadline = time.monotonic() + 120
+    while True:
+        res = client.get(f"/api/jobs/{job_id}")
+        assert res.status_code == 200, res.text
+        job: dict[str, Any] = res.json()
+        if (until or (lambda j: bool(j["done"])))(job):
+            return job
+        assert time.monotonic() < deadline, f"job {job_id} did not finish: {job}"
+        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -121,13 +174,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def live_url(settings: Settings, engine: Engine) -> Iterator[str]:
+def live_url(settings: Settings, engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app served by uvicorn in a thread (for browser tests), on the test database."""
     import uvicorn
 
     port = _free_port()
+    served = worker_settings(settings, tmp_path_factory.mktemp("uploads"))  # as `gisgrid serve`: a worker
     config = uvicorn.Config(
-        create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning"
+        create_app(served, engine=engine), host="127.0.0.1", port=port, log_level="warning"
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)

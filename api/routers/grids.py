@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import PrincipalDep, SessionDep, SettingsDep, client_ip, policy
 from api.schemas.grids import GridUnit, TopologyReport
 from gisgrid.errors import InvalidInput
-from gisgrid.grids import topology, units
+from gisgrid.grids import generations, topology, units
 
 router = APIRouter(prefix="/api/grids", tags=["grids"])
 
@@ -50,6 +50,101 @@ class GridPatch(BaseModel):
     name_en: str | None = Field(default=None, max_length=200)
     households: int | None = Field(default=None, ge=0, le=100_000)
     population: int | None = Field(default=None, ge=0, le=1_000_000)
+    reason: str | None = Field(
+        default=None, max_length=500, description="why: kept with the edit's generation"
+    )
+
+
+class GenerationOut(BaseModel):
+    """A set of grid changes saved together: who, when, why, and how many units it added, retired, changed."""
+
+    id: int
+    created_at: datetime
+    created_by: str | None = Field(description="user name; null for the system and the demo load")
+    source: Literal["import", "edit", "revert", "demo"]
+    reason: str | None
+    units_added: int
+    units_retired: int
+    units_changed: int
+    detail: dict[str, Any] | None = Field(description="the file of an import; before/after of an edit")
+
+
+class GenerationPageOut(BaseModel):
+    """Generations, newest first."""
+
+    total: int
+    limit: int
+    offset: int
+    items: list[GenerationOut]
+
+
+class UnitChangeOut(BaseModel):
+    """One unit a generation changed: `added`, `changed` (a new version of the code), `retired`, or `edited`
+    (attributes changed in place, with before and after)."""
+
+    code: str
+    level: str
+    name: str
+    change: Literal["added", "changed", "retired", "edited"]
+    version: int
+    valid_from: datetime
+    valid_to: datetime | None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class GenerationChangesOut(BaseModel):
+    """A generation and the units it changed (paged)."""
+
+    generation: GenerationOut
+    total: int
+    limit: int
+    offset: int
+    units: list[UnitChangeOut]
+
+
+@router.get(
+    "/generations",
+    summary="网格版本 Grid generations",
+    description="Every set of grid changes saved together — an import (`gisgrid import grids`, the import "
+    "API), the demo load, an attribute edit — newest first, with who, when, why and how many units it added, "
+    "retired and changed.",
+    response_model=GenerationPageOut,
+    **policy("grids.history"),
+)
+def list_generations(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> GenerationPageOut:
+    page = generations.list_generations(session, limit=limit, offset=offset)
+    items = [GenerationOut.model_validate(g, from_attributes=True) for g in page.items]
+    return GenerationPageOut(total=page.total, limit=limit, offset=offset, items=items)
+
+
+@router.get(
+    "/generations/{generation_id}",
+    summary="网格版本的变更 What one generation changed",
+    description="The generation and its units, by code: `added`, `changed` (a new version of an existing code), "
+    "`retired`, or `edited` (attributes changed in place; `before` and `after`). Paged by `limit`/`offset`.",
+    response_model=GenerationChangesOut,
+    responses={404: {"description": "no such generation"}},
+    **policy("grids.history"),
+)
+def get_generation(
+    generation_id: Annotated[int, Path(ge=1, le=2**62)],
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> GenerationChangesOut:
+    found = generations.get_changes(session, generation_id=generation_id, limit=limit, offset=offset)
+    return GenerationChangesOut(
+        generation=GenerationOut.model_validate(found.generation, from_attributes=True),
+        total=found.total,
+        limit=limit,
+        offset=offset,
+        units=[UnitChangeOut.model_validate(u, from_attributes=True) for u in found.units],
+    )
 
 
 def _etag(version: int) -> str:
@@ -97,7 +192,8 @@ def get_grid(
     summary="修改网格属性 Edit a grid unit's attributes",
     description="Changes name, English name, households or population of the current unit. Requires If-Match "
     "with the version (ETag) that was edited: a stale version gets 409 with the current version, never a silent "
-    "overwrite. Planners may edit only units inside their scope. Audited with before/after values.",
+    "overwrite. Planners may edit only units inside their scope. Audited with before/after values; each edit is "
+    "saved as a grid generation (source `edit`, with the optional `reason`).",
     response_model=GridUnit,
     response_model_exclude_unset=True,
     responses={409: {"description": "stale version"}, 403: {"description": "outside the caller's scope"}},
@@ -112,10 +208,13 @@ def patch_grid(
     response: Response,
     if_match: Annotated[str | None, Header(max_length=40)] = None,
 ) -> dict[str, Any]:
+    changes = body.model_dump(exclude_unset=True)
+    reason = changes.pop("reason", None)
     unit = units.update_attributes(
         session,
         code=code,
-        changes=body.model_dump(exclude_unset=True),
+        changes=changes,
+        reason=reason,
         expected_version=_parse_if_match(if_match),
         actor=principal,
         ip=client_ip(request),

@@ -1,23 +1,24 @@
-"""Bulk import of 12345-hotline exports for the dispatch centre: upload a file, get the counts and the bad rows."""
+"""Bulk import of 12345-hotline exports for the dispatch centre: upload a file; a job imports it and its result
+holds the counts and the bad rows."""
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path as FilePath
-from typing import Annotated, Any, Literal
+import shutil
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
 
-from api.deps import PrincipalDep, SessionDep, client_ip, policy
-from api.uploads import receive_upload
-from gisgrid.incidents.bulk_import import error_csv, import_incidents
+from api.deps import AsyncPrincipalDep, SettingsDep, client_ip, policy
+from api.routers.jobs import JOB_RESPONSES, enqueue
+from api.uploads import stage_upload
+from gisgrid.incidents.bulk_import import authorise_import, precheck
 from gisgrid.incidents.bulk_read import ACCEPTED
+from gisgrid.jobs.kinds import INCIDENT_IMPORT
+from gisgrid.jobs.views import JobView
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
-PREVIEW_ROWS = 100
 UPLOAD_BODY = {
     "required": True,
     "content": {
@@ -30,28 +31,6 @@ UPLOAD_BODY = {
         }
     },
 }
-
-
-class ErrorRow(BaseModel):
-    """One refused row: its number in the file (Excel row, or GeoJSON feature number), ext_id and why."""
-
-    row: int
-    ext_id: str
-    reason: str
-
-
-class BulkImportSummary(BaseModel):
-    """What a bulk import did; `errors_csv` holds every refused row with its original values."""
-
-    file: str
-    format: str
-    crs: str
-    rows: int
-    imported: int
-    skipped: int
-    errors: int
-    error_rows: list[ErrorRow]
-    errors_csv: str | None
 
 
 @router.post(
@@ -72,22 +51,31 @@ class BulkImportSummary(BaseModel):
         "for Excel) and, the first 100, in `error_rows`. All good rows are assigned to the micro-grid generation "
         "in force at their report time (smallest code on a shared edge) and imported in one transaction; "
         "ext_ids imported before are skipped. Roles admin and dispatcher with the whole subdistrict as scope. "
-        "Audited."
+        "Audited.\n\n"
+        "The upload is stored first (no database transaction is open while it streams in) and imported by a "
+        "job: the answer is **202** with the job and a `Location` header (`/api/jobs/{id}`); poll it for the "
+        "progress, then the result: `file`, `format`, `crs`, `rows`, `imported`, `skipped`, `errors`, "
+        "`error_rows` (the first 100 refused rows: `row`, `ext_id`, `reason`) and `errors_csv`. A file refused "
+        "whole (no rows, a needed column missing) fails the job with that error; a missing `crs` for CSV or "
+        "XLSX and an unknown format are refused at once (422)."
     ),
-    response_model=BulkImportSummary,
+    status_code=202,
+    response_model=JobView,
     responses={
+        **JOB_RESPONSES,
         413: {"description": "the upload is larger than 50 MB"},
         422: {
             "description": "the file was refused whole: no crs, unreadable, no rows or a needed column missing"
         },
     },
-    dependencies=policy("incidents.import")["dependencies"],
+    dependencies=policy("incidents.import", asynchronous=True)["dependencies"],
     openapi_extra={"requestBody": UPLOAD_BODY, **policy("incidents.import")["openapi_extra"]},
 )
 async def import_hotline(
     request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
+    response: Response,
+    principal: AsyncPrincipalDep,
+    settings: SettingsDep,
     crs: Annotated[
         str | None,
         Query(max_length=200, description="coordinate system of lon/lat (needed for CSV and XLSX)"),
@@ -96,21 +84,22 @@ async def import_hotline(
         Literal["csv", "xlsx", "geojson"] | None,
         Query(alias="format", description="override the format taken from the file name's extension"),
     ] = None,
-) -> Any:
-    with tempfile.TemporaryDirectory(prefix="gisgrid-hotline-") as tmp:
-        path = await receive_upload(request, FilePath(tmp))
-        result = await run_in_threadpool(
-            lambda: import_incidents(
-                session, path=path, crs=crs, fmt=fmt, actor=principal, ip=client_ip(request)
-            )
+) -> JobView:
+    authorise_import(principal)
+    path = await stage_upload(request, settings.jobs.jobs_upload_dir)
+    try:
+        precheck(path, crs=crs, fmt=fmt)
+        params = {
+            "file": path.name,
+            "path": str(path),
+            "upload_dir": str(path.parent),
+            "crs": crs,
+            "format": fmt,
+            "ip": client_ip(request),
+        }
+        return await run_in_threadpool(
+            enqueue, request, response, kind=INCIDENT_IMPORT, params=params, actor=principal
         )
-    errors = result.errors
-    preview = [
-        ErrorRow(row=int(r[0]), ext_id=str(r[1]), reason=str(r[2]))
-        for r in errors.iloc[:PREVIEW_ROWS, :3].itertuples(index=False)
-    ]
-    return BulkImportSummary(
-        **result.summary(),
-        error_rows=preview,
-        errors_csv=error_csv(result) if len(errors) else None,
-    )
+    except BaseException:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path as FilePath
@@ -11,17 +12,17 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel
-from sqlalchemy.orm import Session
 
-from api.deps import PrincipalDep, SessionDep, client_ip, policy
-from api.uploads import receive_upload
+from api.deps import AsyncPrincipalDep, SessionDep, SettingsDep, client_ip, policy
+from api.routers.jobs import JOB_RESPONSES, enqueue
+from api.uploads import stage_upload
 from gisgrid.auth.policy import Principal
 from gisgrid.errors import Forbidden, InvalidInput, NotFound
 from gisgrid.io.export import export_file
 from gisgrid.io.formats import ACCEPTED_FORMATS, FORMATS, detect_format, export_file_name
-from gisgrid.io.importer import import_file
 from gisgrid.io.spec import SPECS
+from gisgrid.jobs.kinds import LAYER_IMPORT
+from gisgrid.jobs.views import JobView
 
 router = APIRouter(prefix="/api/io", tags=["import/export"])
 
@@ -59,18 +60,6 @@ FILE_SCHEMAS: dict[str, dict[str, Any]] = {
 }
 
 
-class ImportSummary(BaseModel):
-    """What an import did."""
-
-    layer: str
-    format: str
-    file: str
-    imported: int
-    added: int
-    updated: int
-    removed: int
-
-
 def _spec_name(layer: str) -> str:
     if layer not in SPECS:
         raise NotFound(
@@ -93,37 +82,47 @@ def _check_upload_format(path: FilePath, fmt: str | None) -> str:
 
 @router.post(
     "/{layer}/import",
+    status_code=202,
     summary="导入图层文件 Import a layer file",
     description=(
         "Upload one file (multipart field `file`, at most 50 MB) to import into a layer: GeoJSON, GeoPackage, "
         "a Shapefile zipped with its .shx/.dbf/.prj, or CSV with a `wkt`/`geometry` or `lon`/`lat` column "
         "(workers: CSV only). The format comes from the file name's extension unless `format` is given.\n\n"
+        "The upload is stored first (no database transaction is open while it streams in); the import then "
+        "runs as a job: the answer is **202** with the job and a `Location` header (`/api/jobs/{id}`) to poll "
+        "for its progress and result. The result holds the counts (`imported`, `added`, `updated`, "
+        "`removed`) and `derived_jobs`: the jobs that rebuild what depends on the layer (walking access to "
+        "the sites after sites or walk_edges).\n\n"
         "The coordinate system is read from the file (.prj, GeoPackage SRS, GeoJSON `crs`; GeoJSON without one "
         "is WGS 84). A file without one (CSV, Shapefile without .prj) needs `crs`: wgs84, cgcs2000, gcj02 "
         "(Amap/Tencent), bd09 (Baidu) or an EPSG code (projected systems such as EPSG:4544 are reprojected). "
         "`crs` overrides the file's own. It is never guessed.\n\n"
-        "All or nothing: any bad feature refuses the whole file with 422; `details.problems` lists each one "
-        "with `index` (feature position from 0), `key` (its code/id), `field` and `message` — invalid geometry "
-        "(retry with `make_valid=true`), wrong geometry type, missing or duplicate code, parent not found, "
-        "coordinates outside the Chengdu area (swapped lat/lon is named). Without `replace`, features whose "
-        "key is already in the layer are refused; with `replace=true` the file becomes the layer's whole "
-        "content (grids: the current generation is retired and the file's units become the new one). "
-        "Roles admin and planner; accounts scoped to some communities may not import (403). Audited."
+        "All or nothing: any bad feature refuses the whole file — the job fails with an `invalid_input` error "
+        "whose `details.problems` lists each one with `index` (feature position from 0), `key` (its code/id), "
+        "`field` and `message` — invalid geometry (retry with `make_valid=true`), wrong geometry type, missing "
+        "or duplicate code, parent not found, coordinates outside the Chengdu area (swapped lat/lon is named). "
+        "Without `replace`, features whose key is already in the layer are refused; with `replace=true` the "
+        "file becomes the layer's whole content (grids: the current generation is retired and the file's units "
+        "become the new one), saved as one generation (`GET /api/grids/generations`) with the optional `reason`. Refused at once: an unknown layer (404), a file over 50 MB (413), an unknown "
+        "format or a bare .shp (422), an account scoped to some communities (403). Roles admin and planner. "
+        "Audited."
     ),
-    response_model=ImportSummary,
+    response_model=JobView,
     responses={
+        **JOB_RESPONSES,
         404: {"description": "no such layer"},
         413: {"description": "the upload is larger than 50 MB"},
-        422: {"description": "the file was refused; details.problems names every bad feature"},
+        422: {"description": "an unknown format, or a Shapefile not uploaded as a .zip"},
     },
-    dependencies=policy("io.import")["dependencies"],
+    dependencies=policy("io.import", asynchronous=True)["dependencies"],
     openapi_extra={"requestBody": UPLOAD_BODY, **policy("io.import")["openapi_extra"]},
 )
 async def import_upload(
     layer: LayerName,
     request: Request,
-    session: SessionDep,
-    principal: PrincipalDep,
+    response: Response,
+    principal: AsyncPrincipalDep,
+    settings: SettingsDep,
     crs: Annotated[
         str | None, Query(max_length=200, description="the file's CRS if it has none, or to override it")
     ] = None,
@@ -131,30 +130,39 @@ async def import_upload(
         bool, Query(description="repair invalid polygons instead of refusing them")
     ] = False,
     replace: Annotated[bool, Query(description="replace the layer's contents with the file's")] = False,
+    reason: Annotated[
+        str | None, Query(max_length=500, description="why (grids: kept with the import's generation)")
+    ] = None,
     fmt: Annotated[
         ExportFormat | None, Query(alias="format", description="override the format taken from the extension")
     ] = None,
-) -> Any:
+) -> JobView:
     _spec_name(layer)
-    with tempfile.TemporaryDirectory(prefix="gisgrid-upload-") as tmp:
-        path = await receive_upload(request, FilePath(tmp))
+    _check_scope(principal)
+    path = await stage_upload(request, settings.jobs.jobs_upload_dir)
+    try:
         name = _check_upload_format(path, fmt)
+        params = {
+            "layer": layer,
+            "file": path.name,
+            "path": str(path),
+            "upload_dir": str(path.parent),
+            "format": name,
+            "crs": crs,
+            "make_valid": make_valid,
+            "replace": replace,
+            "ip": client_ip(request),
+            "reason": reason,
+        }
         return await run_in_threadpool(
-            _import, session, layer, path, name, crs, make_valid, replace, principal, client_ip(request)
+            enqueue, request, response, kind=LAYER_IMPORT, params=params, actor=principal
         )
+    except BaseException:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise
 
 
-def _import(
-    session: Session,
-    layer: str,
-    path: FilePath,
-    fmt: str,
-    crs: str | None,
-    make_valid: bool,
-    replace: bool,
-    principal: Principal,
-    ip: str | None,
-) -> ImportSummary:
+def _check_scope(principal: Principal) -> None:
     if principal.scope_codes:
         # A layer file may touch any community, so only accounts scoped to the whole subdistrict import.
         raise Forbidden(
@@ -163,20 +171,6 @@ def _import(
             value=",".join(principal.scope_codes),
             expected="an account whose scope is the whole subdistrict",
         )
-    result = import_file(
-        session,
-        layer=layer,
-        path=path,
-        crs=crs,
-        make_valid=make_valid,
-        replace=replace,
-        fmt=fmt,
-        actor=principal,
-        ip=ip,
-    )
-    return ImportSummary(
-        file=path.name, **{k: getattr(result, k) for k in ImportSummary.model_fields if k != "file"}
-    )
 
 
 @router.get(

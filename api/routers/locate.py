@@ -12,8 +12,8 @@ from fastapi.responses import JSONResponse, Response
 from api.deps import AioDep, AsyncPrincipalDep, SessionDep, SettingsDep, policy
 from api.schemas.locate import LocateAnswer, Place
 from gisgrid.crs import InputCRS
-from gisgrid.incidents import locate as locate_service
-from gisgrid.incidents import places
+from gisgrid.grids import locate as locate_service
+from gisgrid.grids import places
 
 router = APIRouter(prefix="/api", tags=["locate"])
 
@@ -64,6 +64,7 @@ async def get_locate(
         accuracy_m=settings.incidents.locate_accuracy_m if accuracy is None else accuracy,
         at=at,
         contacts=principal.can("contacts.read"),
+        viewer=principal,
     )
     return Response(orjson.dumps(body), media_type="application/json")
 

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 from gisgrid.auth import audit
 from gisgrid.auth.policy import ROLES, Principal
 from gisgrid.config import AuthSettings
+from gisgrid.db import sql
 from gisgrid.db.aio import AioDB
 from gisgrid.db.models import AppUser, AuthSession, GridUnit
 from gisgrid.errors import Conflict, InvalidInput, NotFound, Unauthorized
@@ -387,22 +389,64 @@ def principal_of(user: AppUser, *, via: str = "none", session_hash: str | None =
     )
 
 
-def resolve(session: Session, *, token: str, secret: bytes, via: str) -> tuple[Principal, AuthSession]:
-    """The caller behind a session cookie or bearer token, or AuthFailed (expired, revoked, unknown)."""
-    row = session.get(AuthSession, keyed_hash(secret, token))
-    user = session.get(AppUser, row.user_id) if row is not None else None
-    now = _now()
-    principal = check_session(row, user, via=via, now=now)
-    if row is not None and stale_seen(row.last_seen_at, now):
-        row.last_seen_at = now
-    return principal, row  # type: ignore[return-value]
+# One statement for both drivers: the session/token row and its account in one round trip.
+RESOLVE = sql.Statement(
+    """
+SELECT s.token_hash, s.kind, s.revoked_at, s.expires_at, s.last_seen_at, s.csrf_hash,
+       u.id, u.username, u.display_name, u.role, u.scope_codes, u.worker_id, u.disabled
+  FROM auth_session s LEFT JOIN app_user u ON u.id = s.user_id
+ WHERE s.token_hash = :token_hash
+""",
+    name="resolve_session",
+)
+TOUCH = sql.Statement(
+    "UPDATE auth_session SET last_seen_at = :now WHERE token_hash = :token_hash", name="touch_session"
+)
+SESSION_FIELDS = ("token_hash", "kind", "revoked_at", "expires_at", "last_seen_at", "csrf_hash")
+USER_FIELDS = ("id", "username", "display_name", "role", "scope_codes", "worker_id", "disabled")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """The caller behind a credential, its session/token row, and the last-seen update to write (or None)."""
+
+    principal: Principal
+    row: SimpleNamespace
+    touch: dict[str, Any] | None
+
+
+def interpret(found: Mapping[Any, Any] | None, *, via: str, now: datetime) -> Resolved:
+    """A row of RESOLVE as the caller (or AuthFailed saying why not), for the sync and the async driver alike."""
+    row: Any = SimpleNamespace(**{k: found[k] for k in SESSION_FIELDS}) if found else None
+    user = (
+        SimpleNamespace(**{k: found[k] for k in USER_FIELDS}) if found and found["id"] is not None else None
+    )
+    principal = check_session(row, user, via=via, now=now)  # refuses a missing row
+    touch = {"token_hash": row.token_hash, "now": now} if stale_seen(row.last_seen_at, now) else None
+    return Resolved(principal, row, touch)
+
+
+def resolve(session: Session, *, token: str, secret: bytes, via: str) -> tuple[Principal, Any]:
+    """The caller behind a session cookie or bearer token, or AuthFailed (expired, revoked, unknown); the row
+    has AuthSession's fields."""
+    found = sql.run(session, RESOLVE, {"token_hash": keyed_hash(secret, token)}).mappings().first()
+    resolved = interpret(found, via=via, now=_now())
+    if resolved.touch is not None:
+        sql.run(session, TOUCH, resolved.touch)
+    return resolved.principal, resolved.row
+
+
+async def resolve_async(db: AioDB, *, token: str, secret: bytes, via: str) -> tuple[Principal, Any]:
+    """`resolve` on the async pool, for the hot read routes."""
+    found = await db.fetchrow(RESOLVE, {"token_hash": keyed_hash(secret, token)})
+    resolved = interpret(found, via=via, now=_now())
+    if resolved.touch is not None:
+        await db.execute(TOUCH, resolved.touch)
+    return resolved.principal, resolved.row
 
 
 def check_session(row: Any, user: Any, *, via: str, now: datetime) -> Principal:
-    """The Principal of a session/token row and its account, or AuthFailed saying why not.
-
-    `row` and `user` are AuthSession/AppUser objects or anything with the same attributes (the async path
-    reads them with one query)."""
+    """The Principal of a session/token row and its account, or AuthFailed saying why not."""
     kind = "session" if via == "cookie" else "token"
     if row is None or row.kind != kind or row.revoked_at is not None:
         raise AuthFailed(
@@ -424,32 +468,6 @@ def check_session(row: Any, user: Any, *, via: str, now: datetime) -> Principal:
 def stale_seen(last_seen_at: datetime | None, now: datetime) -> bool:
     """Whether last_seen_at needs writing: a write per request would cost more than the request."""
     return last_seen_at is None or now - last_seen_at > SEEN_RESOLUTION
-
-
-RESOLVE_SQL = """
-SELECT s.token_hash, s.kind, s.revoked_at, s.expires_at, s.last_seen_at, s.csrf_hash,
-       u.id, u.username, u.display_name, u.role, u.scope_codes, u.worker_id, u.disabled
-  FROM auth_session s LEFT JOIN app_user u ON u.id = s.user_id
- WHERE s.token_hash = $1
-"""
-SESSION_FIELDS = ("token_hash", "kind", "revoked_at", "expires_at", "last_seen_at", "csrf_hash")
-USER_FIELDS = ("id", "username", "display_name", "role", "scope_codes", "worker_id", "disabled")
-
-
-async def resolve_async(db: AioDB, *, token: str, secret: bytes, via: str) -> tuple[Principal, Any]:
-    """`resolve` on the async pool (one query), for the hot read routes; the row has AuthSession's fields."""
-    found = await db.fetchrow(RESOLVE_SQL, keyed_hash(secret, token))
-    now = _now()
-    row = SimpleNamespace(**{k: found[k] for k in SESSION_FIELDS}) if found else None
-    user = (
-        SimpleNamespace(**{k: found[k] for k in USER_FIELDS}) if found and found["id"] is not None else None
-    )
-    principal = check_session(row, user, via=via, now=now)
-    if row is not None and stale_seen(row.last_seen_at, now):
-        await db.execute(
-            "UPDATE auth_session SET last_seen_at = $2 WHERE token_hash = $1", row.token_hash, now
-        )
-    return principal, row
 
 
 def revoke(session: Session, *, token_hash: str) -> None:

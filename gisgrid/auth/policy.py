@@ -22,6 +22,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "user": frozenset(ROLES),
     "grids.edit": frozenset({"admin", "planner"}),
     "grids.validate": frozenset({"admin", "planner", "auditor"}),
+    # Who changed the grids when, and why (grid generations).
+    "grids.history": frozenset({"admin", "planner", "auditor"}),
     "io.import": frozenset({"admin", "planner"}),
     "io.export": frozenset({"admin", "planner", "auditor"}),
     "audit.read": frozenset({"admin", "auditor"}),
@@ -36,6 +38,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "incidents.act": frozenset({"admin", "dispatcher", "grid_worker"}),
     # Bulk import of 12345-hotline exports (the dispatch centre's page; they cover the whole subdistrict).
     "incidents.import": frozenset({"admin", "dispatcher"}),
+    # Jobs (long runs such as imports): everyone reads the jobs they started, admins every job.
+    "jobs.read": frozenset(ROLES),
+    "jobs.read_all": frozenset({"admin"}),
 }
 
 

@@ -4,11 +4,14 @@
     demo        gisgrid/cli/demo.py       the demo data set and the generator
     import      gisgrid/cli/files.py      layer files in (and `export` out)
     validate    gisgrid/cli/validate.py   grid topology rules
+    grids       gisgrid/cli/grids.py      grid generations (who changed the grids when, and why)
     locate      gisgrid/cli/locate.py     the grid answer for one point
     audit       gisgrid/cli/audit.py      the audit trail
     serve       gisgrid/cli/serve.py      the HTTP API and the web pages (the only import of `api`)
     users       gisgrid/cli/users.py      accounts and tokens
+    backup, restore, db standby  gisgrid/cli/ops.py  backups, point-in-time restore, the hot standby
     incidents   gisgrid/cli/incidents.py  incidents: list, show, statistics, hotline import
+    jobs        gisgrid/cli/jobs.py       the job worker; list, show and cancel jobs
 
 Shared helpers (consoles, error printing, engine and session from the settings) are in gisgrid/cli/common.py.
 """
@@ -23,7 +26,10 @@ from gisgrid.cli import audit, files, locate, serve, validate
 from gisgrid.cli.common import print_error
 from gisgrid.cli.db import db_app
 from gisgrid.cli.demo import demo_app
+from gisgrid.cli.grids import grids_app
 from gisgrid.cli.incidents import incidents_app
+from gisgrid.cli.jobs import jobs_app
+from gisgrid.cli.ops import backup_cmd, restore_cmd, standby_app
 from gisgrid.cli.users import users_app
 from gisgrid.errors import GisGridError
 
@@ -32,12 +38,17 @@ app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(users_app, name="users")
 app.add_typer(incidents_app, name="incidents")
+app.add_typer(grids_app, name="grids")
+app.add_typer(jobs_app, name="jobs")
 app.command("import")(files.import_cmd)
 app.command("export")(files.export_cmd)
 app.command("validate")(validate.validate_cmd)
 app.command("locate")(locate.locate_cmd)
 app.command("audit")(audit.audit_cmd)
 app.command("serve")(serve.serve_cmd)
+app.command("backup")(backup_cmd)
+app.command("restore")(restore_cmd)
+db_app.add_typer(standby_app, name="standby")
 
 
 def main() -> None:

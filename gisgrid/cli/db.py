@@ -120,9 +120,19 @@ def db_psql(ctx: typer.Context) -> None:
 
 
 @db_app.command("reset")
-def db_reset(yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False) -> None:
-    """Drop the database and create it again, empty, at the newest schema."""
+def db_reset(
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+    i_know: Annotated[
+        bool,
+        typer.Option("--i-know", help="wipe a non-empty audit log even without a backup from the last hour"),
+    ] = False,
+) -> None:
+    """Drop the database and create it again, empty, at the newest schema (refused while the audit log is not
+    empty, unless a backup was taken in the last hour or --i-know)."""
+    from gisgrid.db.backup import check_reset
+
     settings = Settings()
+    check_reset(settings.db.url(), folder=settings.data.backup_dir, i_know=i_know)
     if not yes and not typer.confirm(f"Drop database {settings.db.url()} and all its data?"):
         raise typer.Exit(1)
     drop_database(settings.db.url())

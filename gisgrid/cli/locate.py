@@ -23,7 +23,7 @@ def locate_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
     """Locate a point: micro-grid, path, workers, compound and the nearest sites by walking distance."""
-    from gisgrid.incidents.locate import locate
+    from gisgrid.grids.locate import locate
 
     when = iso_time(at or None, option="--at", field="at")
     settings = Settings()

@@ -3,7 +3,8 @@
 The rest of the API runs synchronous SQLAlchemy sessions in FastAPI's thread pool; that path costs ~2 ms of
 Python per request and its threads contend for the GIL, which held GET /api/locate at ~300 requests/s on two
 cores. With asyncpg the same SQL answers ~4× as many (benchmarks/results/locate.md). Statements are prepared
-and cached per connection by asyncpg; `json` columns arrive already parsed (orjson).
+and cached per connection by asyncpg; `json` columns arrive already parsed (orjson). Statements come from
+gisgrid.db.sql, rewritten for both drivers once: asyncpg gets their $n text, psycopg2 their %(name)s text.
 
 Two implementations of one small interface, both running the same SQL on the real server:
 - `PoolDB`: the asyncpg pool the app opens in its lifespan (what production and the live-server tests use);
@@ -14,7 +15,6 @@ Two implementations of one small interface, both running the same SQL on the rea
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -24,10 +24,10 @@ import orjson
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
 
+from gisgrid.db.sql import Statement
 from gisgrid.errors import DatabaseUnavailable
 
 APPLICATION_NAME = "gisgrid-async"
-_DOLLAR = re.compile(r"\$(\d+)")
 # A pooled connection that died under us (server restarted, backend terminated; a FATAL message that arrived
 # while the connection sat idle leaves asyncpg's protocol in an error state): close it, try once more.
 LOST = (asyncpg.ConnectionDoesNotExistError, asyncpg.AdminShutdownError, asyncpg.InternalClientError)
@@ -36,11 +36,11 @@ UNAVAILABLE = (OSError, asyncio.TimeoutError, asyncpg.PostgresConnectionError, *
 
 
 class AioDB(Protocol):
-    """The interface the async routes use: SQL with $n placeholders, rows as mappings."""
+    """The interface the async routes use: a statement and its parameters by name, rows as mappings."""
 
-    async def fetchrow(self, sql: str, *args: Any) -> Mapping[str, Any] | None: ...
+    async def fetchrow(self, sql: Statement, params: Mapping[str, Any]) -> Mapping[str, Any] | None: ...
 
-    async def execute(self, sql: str, *args: Any) -> None: ...
+    async def execute(self, sql: Statement, params: Mapping[str, Any]) -> None: ...
 
 
 def connect_kwargs(url: str) -> dict[str, Any]:
@@ -123,11 +123,11 @@ class PoolDB:
                     )
         return self._pool
 
-    async def fetchrow(self, sql: str, *args: Any) -> Mapping[str, Any] | None:
-        return await self._run("fetchrow", sql, args)  # type: ignore[no-any-return]
+    async def fetchrow(self, sql: Statement, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        return await self._run("fetchrow", sql.dollar, sql.args(params))  # type: ignore[no-any-return]
 
-    async def execute(self, sql: str, *args: Any) -> None:
-        await self._run("execute", sql, args)
+    async def execute(self, sql: Statement, params: Mapping[str, Any]) -> None:
+        await self._run("execute", sql.dollar, sql.args(params))
 
     async def _run(self, method: str, sql: str, args: tuple[Any, ...]) -> Any:
         # Reads and the idempotent last-seen update only: a statement that failed on a lost connection is run
@@ -180,16 +180,14 @@ class ConnectionDB:
         self.connection = connection
         self._lock = threading.Lock()
 
-    def _run(self, sql: str, args: tuple[Any, ...], *, rows: bool) -> Mapping[str, Any] | None:
-        params = {f"p{i + 1}": a for i, a in enumerate(args)}
-        driver_sql = _DOLLAR.sub(lambda m: f"%(p{m.group(1)})s", sql.replace("%", "%%"))
+    def _run(self, sql: Statement, params: Mapping[str, Any], *, rows: bool) -> Mapping[str, Any] | None:
         with self._lock:
-            result = self.connection.exec_driver_sql(driver_sql, params)
+            result = self.connection.exec_driver_sql(sql.pyformat, dict(params))
             row = result.mappings().first() if rows else None
         return dict(row) if row is not None else None
 
-    async def fetchrow(self, sql: str, *args: Any) -> Mapping[str, Any] | None:
-        return await asyncio.to_thread(self._run, sql, args, rows=True)
+    async def fetchrow(self, sql: Statement, params: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        return await asyncio.to_thread(self._run, sql, params, rows=True)
 
-    async def execute(self, sql: str, *args: Any) -> None:
-        await asyncio.to_thread(self._run, sql, args, rows=False)
+    async def execute(self, sql: Statement, params: Mapping[str, Any]) -> None:
+        await asyncio.to_thread(self._run, sql, params, rows=False)

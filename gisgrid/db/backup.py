@@ -230,3 +230,29 @@ def recent_backup(folder: Path, *, within: timedelta = timedelta(hours=1)) -> Ma
     if last is None:
         return None
     return last if datetime.now(UTC) - datetime.fromisoformat(last.created_at) <= within else None
+
+
+def check_reset(url: str, *, folder: Path, i_know: bool = False) -> None:
+    """Refuse to wipe a database whose audit trail is not empty unless a backup was taken in the last hour.
+
+    The audit log is the record of who changed what; `db reset` would destroy it with everything else.
+    """
+    if i_know:
+        return
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            exists = conn.execute(text("SELECT to_regclass('public.audit_log') IS NOT NULL")).scalar()
+            rows = int(conn.execute(text("SELECT count(*) FROM audit_log")).scalar_one()) if exists else 0
+    except Exception:  # noqa: BLE001 - no database (or none reachable): nothing to protect here
+        return
+    finally:
+        engine.dispose()
+    if rows and recent_backup(folder) is None:
+        raise InvalidInput(
+            f"审计日志有 {rows} 条记录 The audit log holds {rows} rows and no backup was taken in the last hour; "
+            "a reset would destroy them.",
+            field="db reset",
+            value=rows,
+            expected="`gisgrid backup` first (then reset within the hour), or `--i-know` to wipe it anyway",
+        )

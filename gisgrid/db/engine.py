@@ -93,6 +93,18 @@ def drop_database(url: str) -> None:
         admin.dispose()
 
 
+def clone_database(url: str, name: str) -> None:
+    """Create database `name` as a copy of the database of `url` (which must have no open connections)."""
+    target = make_url(url)
+    drop_database(target.set(database=name).render_as_string(hide_password=False))
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{_ident(name)}" TEMPLATE "{_ident(target.database)}"'))
+    finally:
+        admin.dispose()
+
+
 def _ident(name: str | None) -> str:
     # Database names come from settings, never from request input; still refuse anything odd.
     if not name or not all(c.isalnum() or c in "_-" for c in name):

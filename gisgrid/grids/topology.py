@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gisgrid.config import GridRuleSettings
+from gisgrid.db import sql
 
 # Below this an area is floating-point noise from intersecting shared edges, not a real gap or overlap.
 NOISE_M2 = 1e-4
@@ -30,9 +28,7 @@ RULES = {
 }
 
 
-@cache
-def _sql() -> str:
-    return Path(__file__).with_suffix(".sql").read_text(encoding="utf-8")
+TOPOLOGY = sql.load(__file__, "topology.sql")
 
 
 def validate(session: Session, *, rules: GridRuleSettings, srid: int = 4544) -> dict[str, Any]:
@@ -44,7 +40,7 @@ def validate(session: Session, *, rules: GridRuleSettings, srid: int = 4544) -> 
         "min_hh": rules.micro_min_households,
         "max_hh": rules.micro_max_households,
     }
-    rows = session.execute(text(_sql()), params).mappings().all()
+    rows = sql.run(session, TOPOLOGY, params).mappings().all()
     issues = [
         {
             "rule": r["rule"],

@@ -13,6 +13,7 @@ from gisgrid.auth import audit
 from gisgrid.auth.policy import Principal, require_scope
 from gisgrid.db.models import GridUnit
 from gisgrid.errors import Conflict, InvalidInput, NotFound
+from gisgrid.grids import generations
 from gisgrid.times import aware
 
 EDITABLE = {"name": str, "name_en": str, "households": int, "population": int}
@@ -87,8 +88,10 @@ def update_attributes(
     expected_version: int | None,
     actor: Principal,
     ip: str | None = None,
+    reason: str | None = None,
 ) -> dict[str, Any]:
-    """Change name/name_en/households/population of the current unit; a stale version is a Conflict."""
+    """Change name/name_en/households/population of the current unit; a stale version is a Conflict. The edit
+    is saved as a generation of its own (source "edit", with `reason`), in place: the row keeps its validity."""
     unknown = sorted(set(changes) - set(EDITABLE))
     if unknown or not changes:
         raise InvalidInput(
@@ -126,6 +129,18 @@ def update_attributes(
         setattr(unit, key, value)
     unit.version += 1
     session.flush()
+    after = {**changes, "version": unit.version}
+    edit = {
+        "code": code,
+        "unit_id": unit.id,
+        "before": {**before, "version": unit.version - 1},
+        "after": after,
+    }
+    provenance = generations.Provenance(
+        source="edit", actor=actor, reason=reason, ip=ip, detail={"edits": [edit]}
+    )
+    generation = generations.begin(session, provenance)
+    generations.finish(session, generation, provenance, changed=1)
     audit.record(
         session,
         actor=actor,
@@ -133,7 +148,8 @@ def update_attributes(
         entity="grid_unit",
         key=code,
         before=before,
-        after={**changes, "version": unit.version},
+        after=after,
         ip=ip,
+        detail={"generation_id": generation.id},
     )
     return unit_dict(session, unit, private=True)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from gisgrid.auth import audit
 from gisgrid.auth.policy import Principal, require
-from gisgrid.db import copy
+from gisgrid.db import copy, sql
 from gisgrid.errors import Forbidden
 from gisgrid.files.csvsafe import neutralise_frame
 from gisgrid.incidents.bulk_read import Table, detect, read_table
@@ -60,8 +60,8 @@ ERROR_HEAD = ("行号 row", "工单编号 ext_id", "错误原因 reason")
 
 
 @cache
-def _sql(name: str) -> str:
-    return (Path(__file__).parent / name).read_text(encoding="utf-8")
+def _sql(name: str) -> sql.Statement:
+    return sql.load(__file__, name)
 
 
 @dataclass
@@ -121,7 +121,7 @@ def import_incidents(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Import a hotline export in the caller's transaction; InvalidInput refuses the whole file."""
-    _authorise(actor)
+    authorise_import(actor)
     now = now or datetime.now(UTC)
     watch = _Stopwatch(progress or _quiet)
     with watch.stage(0):
@@ -141,9 +141,15 @@ def import_incidents(
     return result
 
 
-def _read(path: Path, *, crs: str | None, fmt: str | None) -> tuple[Table, SourceCRS]:
-    if detect(path, fmt) != "geojson":  # CSV and XLSX state no coordinate system: refuse before reading them
+def precheck(path: Path, *, crs: str | None, fmt: str | None) -> None:
+    """Refuse at once what needs no reading: an unknown format, or CSV and XLSX (which state no coordinate
+    system) without `crs`."""
+    if detect(path, fmt) != "geojson":
         resolve_crs(given=crs, in_file=None, file_name=path.name)
+
+
+def _read(path: Path, *, crs: str | None, fmt: str | None) -> tuple[Table, SourceCRS]:
+    precheck(path, crs=crs, fmt=fmt)
     table = read_table(path, fmt=fmt)
     source = resolve_crs(given=crs, in_file=table.crs_in_file, file_name=path.name, default=table.default_crs)
     return table, source
@@ -174,7 +180,8 @@ def _load(
     return outside
 
 
-def _authorise(actor: Principal | None) -> None:
+def authorise_import(actor: Principal | None) -> None:
+    """Forbidden unless the actor may bulk-import incidents (the role, and the whole subdistrict as scope)."""
     if actor is None:
         return
     require(actor, "incidents.import")
@@ -201,7 +208,7 @@ def load_categories(session: Session) -> Categories:
 def stage_rows(session: Session, good: pd.DataFrame) -> int:
     """COPY the checked rows into a fresh TEMP table bulk_staging (dropped at commit) and index it."""
     session.execute(text("DROP TABLE IF EXISTS bulk_staging, bulk_assigned"))
-    session.execute(text(_sql("bulk_staging.sql")))
+    sql.run(session, _sql("bulk_staging.sql"))
     for start in range(0, len(good), COPY_CHUNK):
         copy.copy_text(
             session,
@@ -264,16 +271,16 @@ def assign_staged(session: Session, *, plan: Plan = "auto") -> str:
     ).one()
     window = {"first_at": first_at or "infinity", "last_at": last_at or "-infinity"}
     if plan == "auto":
-        grids = session.execute(text(_sql("bulk_grid_count.sql")), window).scalar_one()
+        grids = sql.run(session, _sql("bulk_grid_count.sql"), window).scalar_one()
         plan = "polygon" if staged >= POLYGON_SHARE * grids else "point"
-    session.execute(text(_sql(PLANS[plan])), window if plan == "polygon" else {})
+    sql.run(session, _sql(PLANS[plan]), window if plan == "polygon" else {})
     session.execute(text("ALTER TABLE bulk_assigned ADD PRIMARY KEY (row_no)"))
     return plan
 
 
 def outside_reasons(session: Session) -> pd.Series:
     """Reasons for the staged rows outside every micro-grid in force at their time (naming the nearest)."""
-    rows = session.execute(text(_sql("bulk_outside.sql"))).all()
+    rows = sql.run(session, _sql("bulk_outside.sql")).all()
     reasons = {
         row_no: (
             f"不在任何微网格内，最近的是 {code}（{distance} 米） outside every micro-grid in force at reported_at; "
@@ -295,7 +302,7 @@ def insert_assigned(session: Session, *, actor: Principal | None, now: datetime,
         "now": now.isoformat(),
         "file": file,
     }
-    return int(session.execute(text(_sql("bulk_insert.sql")), params).scalar_one())
+    return int(sql.run(session, _sql("bulk_insert.sql"), params).scalar_one())
 
 
 def error_rows(table: Table, reasons: pd.Series) -> pd.DataFrame:
@@ -316,6 +323,19 @@ def error_rows(table: Table, reasons: pd.Series) -> pd.DataFrame:
 def error_csv(result: ImportResult) -> str:
     """The error rows as CSV text (no BOM)."""
     return neutralise_frame(result.errors).to_csv(index=False, lineterminator="\r\n")
+
+
+def report(result: ImportResult, *, preview_rows: int = 100) -> dict[str, Any]:
+    """The counts, the first `preview_rows` refused rows and the whole error CSV (the API's answer)."""
+    preview = [
+        {"row": int(r[0]), "ext_id": str(r[1]), "reason": str(r[2])}
+        for r in result.errors.iloc[:preview_rows, :3].itertuples(index=False)
+    ]
+    return {
+        **result.summary(),
+        "error_rows": preview,
+        "errors_csv": error_csv(result) if len(result.errors) else None,
+    }
 
 
 def default_errors_path(path: Path) -> Path:

@@ -8,21 +8,16 @@ duplicate_radius_m and duplicate_window_h; the window reaches back from the repo
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gisgrid.auth.policy import Principal
+from gisgrid.db import sql
+from gisgrid.grids.locate import to_storage
 from gisgrid.incidents import checks, visibility
-from gisgrid.incidents.locate import to_storage
 
-
-@cache
-def _sql() -> str:
-    return Path(__file__).with_name("duplicates.sql").read_text(encoding="utf-8")
+DUPLICATES = sql.load(__file__, "duplicates.sql")
 
 
 def near(
@@ -38,8 +33,9 @@ def near(
 ) -> list[dict[str, Any]]:
     """Possible duplicates of a report at a WGS 84 point, nearest first, among those inside `allowed`."""
     visible = None if allowed is None else [visibility.like_prefix(p) for p in allowed]
-    rows = session.execute(
-        text(_sql()),
+    rows = sql.run(
+        session,
+        DUPLICATES,
         {
             "lon": lon,
             "lat": lat,

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from gisgrid.auth.policy import Principal, require
 from gisgrid.db.models import Building, Compound, Incident, IncidentCategory
 from gisgrid.errors import Conflict, Forbidden, InvalidInput
+from gisgrid.grids.locate import assign_point, to_storage
 from gisgrid.incidents import checks, deadlines, duplicates, events, queries, visibility, workflow
-from gisgrid.incidents.locate import assign_point, to_storage
 
 
 @dataclass(frozen=True)

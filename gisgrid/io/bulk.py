@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,11 +21,12 @@ import shapely
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from gisgrid.coverage.access import build_site_access
 from gisgrid.crs import projector
 from gisgrid.db.copy import copy_rows
 from gisgrid.errors import InvalidInput
+from gisgrid.grids import generations
 from gisgrid.io.spec import LayerSpec
+from gisgrid.jobs import derived as derived_data
 from gisgrid.layers.registry import REGISTRY
 
 Progress = Callable[[str, int, int], None]
@@ -151,7 +152,14 @@ def _field_values(df: pd.DataFrame, spec: LayerSpec, keys: Keys) -> list[tuple[s
     return out
 
 
-def _load_features(conn: Any, folder: Path, spec: LayerSpec, keys: Keys, valid_from: str) -> dict[str, int]:
+def _load_features(
+    conn: Any,
+    folder: Path,
+    spec: LayerSpec,
+    keys: Keys,
+    valid_from: str,
+    grid_columns: Mapping[str, Any] | None = None,
+) -> dict[str, int]:
     """COPY one layer's features as its registry entry describes them; remember key -> id for references."""
     assert spec.geometry is not None
     df, geoms = _read(folder, spec.name, GEOMETRY_TYPES[spec.geometry])
@@ -163,6 +171,7 @@ def _load_features(conn: Any, folder: Path, spec: LayerSpec, keys: Keys, valid_f
         columns.append((col, _metres(geoms).tolist()))
     if spec.name == "grids":
         columns.append(("valid_from", [valid_from] * len(df)))
+        columns += [(col, [value] * len(df)) for col, value in (grid_columns or {}).items()]
     columns.append(("geom", _ewkb(geoms, multi=spec.geometry == "MultiPolygon")))
     names = [c for c, _ in columns]
     n = copy_rows(conn, spec.table, names, zip(*(v for _, v in columns), strict=True))
@@ -231,6 +240,7 @@ def bulk_load(
     """Replace every layer with the data set in `folder` in one transaction; return counts and seconds per step."""
     report = progress or (lambda stage, done, total: None)
     keys: Keys = {}
+    grid_columns: dict[str, Any] = {}  # the generation's id, once it has one
     special: dict[str, Callable[[Any], dict[str, int]]] = {
         "walk_edges": lambda c: _load_walk(c, folder),
         "workers": lambda c: _load_workers(c, folder),
@@ -239,7 +249,14 @@ def bulk_load(
         (
             spec.name,
             special.get(spec.name)
-            or partial(_load_features, folder=folder, spec=spec, keys=keys, valid_from=valid_from),
+            or partial(
+                _load_features,
+                folder=folder,
+                spec=spec,
+                keys=keys,
+                valid_from=valid_from,
+                grid_columns=grid_columns,
+            ),
         )
         for spec in REGISTRY.datasets.values()
     ]
@@ -258,13 +275,23 @@ def bulk_load(
         conn.execute(text("DELETE FROM worker_grid"))
         conn.execute(text("DELETE FROM worker"))
         conn.execute(text("TRUNCATE " + ", ".join(_truncated()) + " RESTART IDENTITY"))
+        # The grids come in as one generation (the earlier ones stay listed, their units are gone).
+        session = Session(bind=conn)
+        provenance = generations.Provenance(
+            source="import",
+            reason=f"批量载入 bulk load of {folder.name}",
+            detail={"folder": folder.name, "replaced_all_layers": True},
+        )
+        generation = generations.begin(session, provenance)
+        grid_columns["generation_id"] = generation.id
         for i, (name, step) in enumerate(steps):
             report(name, i, len(steps) + 1)
             start = time.perf_counter()
             counts.update(step(conn))
             seconds[name] = time.perf_counter() - start
+        generations.finish(session, generation, provenance, added=counts.get("grids", 0))
         start = time.perf_counter()
-        build_site_access(Session(bind=conn))
+        derived_data.rebuild(Session(bind=conn))
         seconds["walk_site_access"] = time.perf_counter() - start
         report("analyze", len(steps), len(steps) + 1)
         for table in _sequenced():

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -14,19 +15,24 @@ from sqlalchemy.orm import Session
 
 from gisgrid.auth import audit
 from gisgrid.auth.policy import Principal
-from gisgrid.coverage.access import build_site_access
 from gisgrid.db import models as m
 from gisgrid.db.engine import session_scope
 from gisgrid.errors import InvalidInput
+from gisgrid.grids import store as grid_store
+from gisgrid.grids.generations import Provenance
 from gisgrid.io import store
 from gisgrid.io.formats import detect_format
 from gisgrid.io.readers import read_file
 from gisgrid.io.records import ImportRejected, Problem, Record, check_records
 from gisgrid.io.spec import SPECS, LayerSpec
+from gisgrid.jobs import derived as derived_data
 
 Progress = Callable[[str, int, int], None]
 DEMO_VALID_FROM = datetime.fromisoformat("2023-01-01T00:00:00+08:00")
 IMPORT_STEPS = 2
+# What happens to the data derived from an imported layer (gisgrid/jobs/derived.py): rebuilt at once in the
+# import's transaction, enqueued as a job in it, or left alone.
+DerivedMode = Literal["now", "queue", "none"]
 
 
 @dataclass
@@ -39,6 +45,7 @@ class ImportResult:
     added: int
     updated: int
     removed: int
+    derived_jobs: list[int] = field(default_factory=list)
 
     def summary(self) -> str:
         """One line for people."""
@@ -80,6 +87,7 @@ def store_records(
     path: Path,
     replace: bool = False,
     valid_from: datetime | None = None,
+    provenance: Provenance | None = None,
 ) -> ImportResult:
     """Write checked records in a savepoint of the session's transaction: all of them, or (ImportRejected) none."""
     in_file = {r.key for r in records}
@@ -94,7 +102,9 @@ def store_records(
         else:
             problems = store.remove_absent(session, spec, records, existing)
         if not problems:
-            problems = _store(session, spec, records, existing if replace else {}, replace, valid_from)
+            problems = _store(
+                session, spec, records, existing if replace else {}, replace, valid_from, provenance
+            )
         if problems:
             raise ImportRejected(layer=spec.name, path=str(path), problems=problems)
     updated = len(in_file & existing.keys()) if replace else 0
@@ -115,10 +125,13 @@ def _store(
     existing: dict[str, int],
     replace: bool,
     valid_from: datetime | None,
+    provenance: Provenance | None = None,
 ) -> list[Problem]:
     try:
         if spec.name == "grids":
-            return store.store_grids(session, spec, records, valid_from=valid_from, replace=replace)
+            return grid_store.store_grids(
+                session, spec, records, valid_from=valid_from, replace=replace, provenance=provenance
+            )
         return store.storer(spec)(session, spec, records, existing)
     except (DataError, IntegrityError) as exc:
         # The checks should have caught it; a constraint of the schema is the last line, never a 500.
@@ -141,18 +154,31 @@ def import_file(
     progress: Progress | None = None,
     actor: Principal | None = None,
     ip: str | None = None,
+    reason: str | None = None,
+    derived: DerivedMode = "now",
 ) -> ImportResult:
-    """Import one layer file in the session's transaction: all features or none; audited."""
+    """Import one layer file in the session's transaction: all features or none; audited (grids: as one new
+    generation, with `reason`). The data derived from the layer is rebuilt at once (derived="now"), enqueued as
+    jobs ("queue") or left alone ("none")."""
     spec = get_spec(layer)
     fmt = detect_format(path, fmt)
     step = progress or (lambda stage, done, total: None)
     step(f"读取 reading {path.name}", 0, IMPORT_STEPS)
     records = read_records(spec, path, crs=crs, make_valid=make_valid, fmt=fmt)
     step(f"写入 writing {len(records)} feature(s)", 1, IMPORT_STEPS)
-    result = store_records(session, spec, records, path=path, replace=replace)
+    provenance = Provenance(
+        source="import",
+        actor=actor,
+        reason=reason,
+        ip=ip,
+        detail={"file": path.name, "format": fmt, "crs": crs, "replace": replace},
+    )
+    result = store_records(session, spec, records, path=path, replace=replace, provenance=provenance)
     result.format = fmt
-    if spec.name in ("sites", "walk_edges"):
-        build_site_access(session)  # walking distances to the sites depend on both layers
+    if derived == "now":
+        derived_data.rebuild_after(session, [spec.name])
+    elif derived == "queue":
+        result.derived_jobs = derived_data.enqueue_after(session, [spec.name], actor=actor)
     audit.record(
         session,
         actor=actor,
@@ -238,17 +264,24 @@ def load_dataset(
         for layer in reversed(SPECS):
             store.clear_layer(session, layer)
         counts: dict[str, int] = {}
+        provenance = Provenance(
+            source="demo" if name == "demo" else "import",
+            reason=f"数据集 data set {name}",
+            detail={"folder": folder.name, "files_hash": files_hash, "replaced_all_layers": True},
+        )
         specs = [s for s in SPECS.values() if (folder / s.file_name).exists()]
         for i, spec in enumerate(specs):
             if progress:
                 progress(spec.name, i, len(specs))
             path = folder / spec.file_name
             records = read_records(spec, path)
-            result = store_records(session, spec, records, path=path, valid_from=DEMO_VALID_FROM)
+            result = store_records(
+                session, spec, records, path=path, valid_from=DEMO_VALID_FROM, provenance=provenance
+            )
             counts[spec.name] = result.imported
         if progress:
             progress("walk_site_access", len(specs), len(specs))
-        build_site_access(session)
+        derived_data.rebuild(session)  # every derived data set, in the load's transaction
         session.add(m.DatasetLoad(name=name, files_hash=files_hash, counts=counts))
     if progress:
         progress("done", len(specs), len(specs))

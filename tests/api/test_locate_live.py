@@ -22,8 +22,7 @@ from gisgrid.auth import accounts
 from gisgrid.config import DatabaseSettings, Settings
 from gisgrid.db.aio import APPLICATION_NAME, connect_kwargs
 from gisgrid.db.engine import session_scope
-from gisgrid.db.prepared import positional
-from gisgrid.incidents import locate as locate_service
+from gisgrid.grids import locate as locate_service
 from tests.conftest import DEMO_PASSWORDS
 
 STATION = (104.105206, 30.640091)
@@ -160,16 +159,6 @@ def test_database_down_is_503_in_the_error_shape(session: Session) -> None:
         )
     assert res.status_code == 503, res.text
     assert res.json()["error"]["code"] == "database_unavailable"
-
-
-def test_positional_statements_type_every_parameter_and_refuse_unknown_ones() -> None:
-    sql = "SELECT :a::text, :b + 1 WHERE x = :a"
-    assert (
-        positional(sql, (("a", "text"), ("b", "int4")))
-        == "SELECT $1::text::text, $2::int4 + 1 WHERE x = $1::text"
-    )
-    with pytest.raises(KeyError, match=":b"):
-        positional(sql, (("a", "text"),))
 
 
 def test_connect_arguments_come_from_the_database_url() -> None:

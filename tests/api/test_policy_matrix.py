@@ -99,6 +99,11 @@ def _move(session: Session, role: str) -> tuple[str, dict[str, Any], dict[str, s
     return f"/api/incidents/{_incident(session)}/location", body, {"If-Match": '"1"'}
 
 
+def _get_generation(session: Session, role: str) -> tuple[str, None, dict[str, str]]:
+    newest = session.execute(text("SELECT max(id) FROM grid_generation")).scalar_one()
+    return f"/api/grids/generations/{newest}?limit=3", None, {}
+
+
 NEW_INCIDENT = {
     "category_code": "chengguan.litter",
     "title": "矩阵测试",
@@ -115,6 +120,8 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/search"): lambda s, r: ("/api/search?q=莲花", None, {}),
     ("GET", "/api/map-config"): lambda s, r: ("/api/map-config", None, {}),
     ("GET", "/api/grids/validate"): lambda s, r: ("/api/grids/validate", None, {}),
+    ("GET", "/api/grids/generations"): lambda s, r: ("/api/grids/generations?limit=2", None, {}),
+    ("GET", "/api/grids/generations/{generation_id}"): _get_generation,
     ("GET", "/api/grids/{code}"): _get_grid,
     ("PATCH", "/api/grids/{code}"): _patch_grid,
     ("POST", "/api/auth/login"): lambda s, r: (
@@ -139,6 +146,8 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("POST", "/api/io/{layer}/import"): lambda s, r: ("/api/io/rivers/import", {"__file__": RIVER_FILE}, {}),
     ("POST", "/api/incidents/import"): lambda s, r: ("/api/incidents/import", {"__file__": HOTLINE_FILE}, {}),
     ("GET", "/api/incidents/meta"): lambda s, r: ("/api/incidents/meta", None, {}),
+    ("GET", "/api/jobs"): lambda s, r: ("/api/jobs?limit=5", None, {}),
+    ("GET", "/api/jobs/{job_id}"): lambda s, r: ("/api/jobs/1", None, {}),  # 404 unless one's own: allowed
     ("GET", "/api/incidents/duplicates"): lambda s, r: (
         "/api/incidents/duplicates?lon=104.105206&lat=30.640091&crs=wgs84&category=chengguan.litter",
         None,

@@ -81,7 +81,7 @@ def test_db_psql_runs_a_query(cli_env: dict[str, str]) -> None:
 
 def test_db_reset_without_yes_asks_and_aborts(cli_env: dict[str, str]) -> None:
     proc = subprocess.run(
-        [GISGRID, "db", "reset"],
+        [GISGRID, "db", "reset", "--i-know"],
         env=cli_env,
         input="n\n",
         capture_output=True,
@@ -90,6 +90,22 @@ def test_db_reset_without_yes_asks_and_aborts(cli_env: dict[str, str]) -> None:
         check=False,
     )
     assert proc.returncode == 1 and "Drop database" in proc.stdout
+
+
+def test_db_reset_keeps_the_audit_log_until_a_backup_is_taken(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    env = {**cli_env, "GISGRID_BACKUP_DIR": str(tmp_path / "backups")}
+    run("db", "up", env=env)
+    run("demo", "load", env=env)  # demo accounts and incidents write the audit log
+    refused = run("db", "reset", "--yes", env=env, check=False)
+    assert refused.returncode == 2 and "audit log" in refused.stderr and "gisgrid backup" in refused.stderr
+    out = run("backup", env=env).stdout
+    assert "Backup" in out and list((tmp_path / "backups").glob("gisgrid-*.dump"))
+    run("db", "reset", "--yes", env=env)  # a backup from the last hour: allowed
+    dump = next((tmp_path / "backups").glob("gisgrid-*.dump"))
+    restored = run("restore", str(dump), "--yes", env=env).stdout
+    assert "every table matches the manifest" in " ".join(restored.split())
 
 
 @pytest.fixture
@@ -196,6 +212,14 @@ def test_validate_reports_clean_demo(cli_env: dict[str, str]) -> None:
     assert "0 error(s)" in proc.stdout
     report = json.loads(run("validate", "--json", env=cli_env).stdout)
     assert report["errors"] == 0
+
+
+def test_grids_generations_lists_the_demo_load(cli_env: dict[str, str]) -> None:
+    run("db", "up", env=cli_env)
+    run("demo", "load", env=cli_env)
+    newest = json.loads(run("grids", "generations", "--json", "--limit", "1", env=cli_env).stdout)
+    assert len(newest) == 1 and newest[0]["source"] == "demo" and newest[0]["units_added"] > 700
+    assert "demo" in run("grids", "generations", env=cli_env).stdout
 
 
 def test_users_commands_and_audit(cli_env: dict[str, str]) -> None:

@@ -86,3 +86,26 @@ def test_generations_of_one_code_cannot_overlap(empty_engine: Engine) -> None:
 
     with pytest.raises(IntegrityError), empty_engine.begin() as conn:
         conn.execute(insert, {"g": poly, "f": "2023-06-01", "t": "2023-07-01"})
+
+
+def test_0006_backfills_one_generation_for_the_grids_already_stored(empty_engine: Engine) -> None:
+    migrate.upgrade(empty_engine, revision="0004")
+    poly = "SRID=4326;MULTIPOLYGON(((104.1 30.6,104.11 30.6,104.11 30.61,104.1 30.6)))"
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO grid_unit (code, level, name, geom, valid_from, valid_to) VALUES "
+                "('510104003', 'subdistrict', 'old', :g, '2023-01-01', '2024-01-01'), "
+                "('510104003', 'subdistrict', 'new', :g, '2024-01-01', NULL)"
+            ),
+            {"g": poly},
+        )
+    migrate.upgrade(empty_engine)
+    with empty_engine.connect() as conn:
+        generation = conn.execute(text("SELECT * FROM grid_generation")).mappings().one()
+        assert generation["source"] == "import" and generation["created_by"] is None
+        assert (generation["units_added"], generation["units_retired"]) == (2, 1)
+        units = conn.execute(
+            text("SELECT name, generation_id, retired_generation_id FROM grid_unit ORDER BY valid_from")
+        ).all()
+        assert units == [("old", generation["id"], generation["id"]), ("new", generation["id"], None)]

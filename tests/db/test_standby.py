@@ -20,6 +20,7 @@ from gisgrid.config import DatabaseSettings
 from gisgrid.db.aio import PoolDB, connect_kwargs
 from gisgrid.db.cluster import LocalCluster, find_binaries
 from gisgrid.db.engine import make_engine
+from gisgrid.db.sql import Statement
 from gisgrid.db.standby import SYNC_NAMES, Standby
 from gisgrid.errors import ClusterError
 
@@ -88,7 +89,7 @@ def test_failover_keeps_acknowledged_writes_and_the_app_follows(pair: Standby) -
             with engine.begin() as conn:
                 conn.execute(text("INSERT INTO acked VALUES (:n)"), {"n": n})
             acknowledged.append(n)
-        before = loop.run_until_complete(pool.fetchrow("SELECT inet_server_port() AS port"))
+        before = loop.run_until_complete(pool.fetchrow(Statement("SELECT inet_server_port() AS port"), {}))
         assert before is not None and before["port"] == PRIMARY_PORT
 
         _stop_immediate(pair.primary)
@@ -102,7 +103,7 @@ def test_failover_keeps_acknowledged_writes_and_the_app_follows(pair: Standby) -
             assert got == acknowledged
             conn.execute(text("INSERT INTO acked VALUES (1000)"))  # it takes writes, and waits for no one
         after = loop.run_until_complete(
-            pool.fetchrow("SELECT inet_server_port() AS port, count(*) AS n FROM acked")
+            pool.fetchrow(Statement("SELECT inet_server_port() AS port, count(*) AS n FROM acked"), {})
         )
         assert after is not None and (after["port"], after["n"]) == (STANDBY_PORT, 51)
     finally:

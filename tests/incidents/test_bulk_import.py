@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from gisgrid.config import DatabaseSettings
 from gisgrid.crs import wgs84_to_gcj02
 from gisgrid.errors import Forbidden, InvalidInput
+from gisgrid.grids.locate import assign_point
 from gisgrid.incidents import bulk_import
-from gisgrid.incidents.locate import assign_point
-from tests.conftest import login
+from tests.conftest import login, wait_for_job
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 HEADERS = {
@@ -608,8 +608,9 @@ def test_cli_imports_and_writes_the_error_file(
             conn.execute(text("DELETE FROM incident WHERE ext_id LIKE 'CLI-%'"))
 
 
-def test_api_upload_returns_the_summary_and_the_error_rows(client: TestClient, session: Session) -> None:
-    headers = login(client, "dispatcher")
+def test_api_upload_is_imported_by_a_job_whose_result_has_the_summary_and_the_error_rows(
+    client: TestClient, session: Session, jobs_client: TestClient, jobs_engine: Engine
+) -> None:
     spec = _rows(session, "API")
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(HEADERS.values()))
@@ -617,15 +618,22 @@ def test_api_upload_returns_the_summary_and_the_error_rows(client: TestClient, s
     for r, _ in spec:
         writer.writerow({HEADERS[k]: v for k, v in r.items()})
     files = {"file": ("12345.csv", buf.getvalue().encode("utf-8"))}
-    refused = client.post("/api/incidents/import", files=files, headers=headers)
-    assert refused.status_code == 422 and refused.json()["error"]["field"] == "crs"
-    res = client.post("/api/incidents/import?crs=wgs84", files=files, headers=headers)
-    assert res.status_code == 200, res.text
-    body = res.json()
+    headers = login(jobs_client, "dispatcher")
+    refused = jobs_client.post("/api/incidents/import", files=files, headers=headers)
+    assert refused.status_code == 422 and refused.json()["error"]["field"] == "crs"  # at once, no job
+    res = jobs_client.post("/api/incidents/import?crs=wgs84", files=files, headers=headers)
+    assert res.status_code == 202, res.text
+    assert res.headers["Location"] == f"/api/jobs/{res.json()['id']}"
+    job = wait_for_job(jobs_client, res.json()["id"])
+    assert job["kind"] == "incident_import" and job["status"] == "succeeded", job
+    assert job["progress"]["total"] == len(bulk_import.STAGES)
+    body = job["result"]
     assert (body["rows"], body["imported"], body["skipped"], body["errors"]) == (15, 5, 0, 10)
     assert [e["row"] for e in body["error_rows"]] == list(range(7, 17))
     back = list(csv.DictReader(io.StringIO(body["errors_csv"])))
     assert len(back) == 10 and back[0]["工单编号 ext_id"] == "API-nocoord"
-    client.cookies.clear()
+    with jobs_engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM incident WHERE ext_id LIKE 'API-%'")).scalar_one()
+    assert stored == 5
     planner = login(client, "planner")
     assert client.post("/api/incidents/import?crs=wgs84", files=files, headers=planner).status_code == 403

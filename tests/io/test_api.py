@@ -14,15 +14,15 @@ import httpx
 import pyogrio
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 import api.uploads as uploads
 from gisgrid.io.spec import SPECS
-from tests.conftest import bearer
+from tests.conftest import bearer, login, wait_for_job
 from tests.io.conftest import BOWTIE, grid_feature, row_count, write_geojson
 
-SITE = {
+SITE: dict[str, Any] = {
     "type": "Feature",
     "properties": {"id": "T1", "kind": "outpost", "name": "上传测试点", "services": ["咨询"]},
     "geometry": {"type": "Point", "coordinates": [104.105, 30.64]},
@@ -49,12 +49,32 @@ def geojson_bytes(*features: Any) -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": list(features)}, ensure_ascii=False).encode()
 
 
-def test_upload_adds_features_and_returns_counts(client: TestClient, session: Session) -> None:
-    before = row_count(session, "service_site")
-    resp = upload(client, "sites", "新站点.geojson", geojson_bytes(SITE))
-    assert resp.status_code == 200, resp.text
-    body = resp.json()
-    assert body | {"file": None} == {
+def import_job(
+    client: TestClient, headers: dict[str, str], layer: str, name: str, content: bytes, **params: str
+) -> dict[str, Any]:
+    """Upload a file (202: a job is queued, Location points at it) and wait for the worker to finish it."""
+    resp = client.post(
+        f"/api/io/{layer}/import", params=params, files={"file": (name, content)}, headers=headers
+    )
+    assert resp.status_code == 202, resp.text
+    assert resp.headers["Location"] == f"/api/jobs/{resp.json()['id']}"
+    assert resp.json()["status"] == "queued" and resp.json()["kind"] == "layer_import"
+    return wait_for_job(client, resp.json()["id"])
+
+
+def committed_count(engine: Engine, table: str, where: str = "TRUE") -> int:
+    """Rows of a table in the job tests' database (names are literals of the tests)."""
+    with engine.connect() as conn:
+        return int(conn.execute(text(f"SELECT count(*) FROM {table} WHERE {where}")).scalar_one())  # noqa: S608
+
+
+def test_upload_adds_features_and_returns_counts(jobs_client: TestClient, jobs_engine: Engine) -> None:
+    headers = login(jobs_client, "planner")
+    before = committed_count(jobs_engine, "service_site")
+    site = {**SITE, "properties": {**SITE["properties"], "id": "T-API-1"}}
+    job = import_job(jobs_client, headers, "sites", "新站点.geojson", geojson_bytes(site))
+    assert job["status"] == "succeeded", job
+    assert job["result"] | {"file": None, "derived_jobs": None} == {
         "layer": "sites",
         "format": "geojson",
         "file": None,
@@ -62,47 +82,53 @@ def test_upload_adds_features_and_returns_counts(client: TestClient, session: Se
         "added": 1,
         "updated": 0,
         "removed": 0,
+        "derived_jobs": None,
     }
-    assert body["file"].endswith(".geojson")
-    assert row_count(session, "service_site") == before + 1
+    assert job["result"]["file"].endswith(".geojson")
+    assert committed_count(jobs_engine, "service_site") == before + 1
 
 
-def test_download_then_upload_with_replace(client: TestClient, session: Session) -> None:
-    count = row_count(session, "grid_unit", "valid_to IS NULL")
-    data = client.get("/api/io/grids/export", params={"format": "gpkg"}).content
-    resp = upload(client, "grids", "grids.gpkg", data, replace="true")
-    assert resp.status_code == 200, resp.text
-    assert (resp.json()["updated"], resp.json()["added"]) == (count, 0)
-    assert row_count(session, "grid_unit", "valid_to IS NULL") == count
+def test_download_then_upload_with_replace(jobs_client: TestClient, jobs_engine: Engine) -> None:
+    headers = login(jobs_client, "planner")
+    count = committed_count(jobs_engine, "grid_unit", "valid_to IS NULL")
+    data = jobs_client.get("/api/io/grids/export", params={"format": "gpkg"}).content
+    job = import_job(jobs_client, headers, "grids", "grids.gpkg", data, replace="true")
+    assert job["status"] == "succeeded", job
+    assert (job["result"]["updated"], job["result"]["added"]) == (count, 0)
+    assert job["result"]["derived_jobs"] == []  # nothing derived reads the grids
+    assert committed_count(jobs_engine, "grid_unit", "valid_to IS NULL") == count
 
 
-def test_bad_file_is_422_with_every_problem_named(
-    client: TestClient, session: Session, tmp_path: Path, micro_parent: str
+def test_bad_file_fails_its_job_with_every_problem_named(
+    jobs_client: TestClient, jobs_engine: Engine, tmp_path: Path, micro_parent: str
 ) -> None:
+    headers = login(jobs_client, "planner")
     features = [
         grid_feature("T01", parent=micro_parent),
         grid_feature("T02", parent=micro_parent, ring=BOWTIE),
     ]
     content = write_geojson(tmp_path / "g.geojson", features).read_bytes()
-    before = row_count(session, "grid_unit")
-    resp = upload(client, "grids", "网格.geojson", content)
-    assert resp.status_code == 422
-    error = resp.json()["error"]
+    before = committed_count(jobs_engine, "grid_unit")
+    job = import_job(jobs_client, headers, "grids", "网格.geojson", content)
+    assert job["status"] == "failed" and job["result"] is None
+    error = job["error"]
     assert error["code"] == "invalid_input" and "nothing was imported" in error["message"]
     assert error["details"]["problems"] == [
         {"index": 1, "key": "T02", "field": "geometry", "message": error["details"]["problems"][0]["message"]}
     ]
     assert "--make-valid" in error["details"]["problems"][0]["message"]
-    assert row_count(session, "grid_unit") == before
-    repaired = upload(client, "grids", "网格.geojson", content, make_valid="true")
-    assert repaired.status_code == 200 and repaired.json()["added"] == 2
+    assert committed_count(jobs_engine, "grid_unit") == before
+    repaired = import_job(jobs_client, headers, "grids", "网格.geojson", content, make_valid="true")
+    assert repaired["status"] == "succeeded" and repaired["result"]["added"] == 2
 
 
-def test_csv_without_crs_is_422_naming_crs(client: TestClient) -> None:
-    resp = upload(client, "sites", "s.csv", b"id,kind,name,lon,lat\nT1,outpost,x,104.1,30.64\n")
-    assert resp.status_code == 422 and resp.json()["error"]["field"] == "crs"
-    ok = upload(client, "sites", "s.csv", b"id,kind,name,lon,lat\nT1,outpost,x,104.1,30.64\n", crs="wgs84")
-    assert ok.status_code == 200 and ok.json()["added"] == 1
+def test_csv_without_crs_fails_its_job_naming_crs(jobs_client: TestClient) -> None:
+    headers = login(jobs_client, "planner")
+    rows = b"id,kind,name,lon,lat\nT-API-CSV,outpost,x,104.1,30.64\n"
+    job = import_job(jobs_client, headers, "sites", "s.csv", rows)
+    assert job["status"] == "failed" and job["error"]["field"] == "crs"
+    ok = import_job(jobs_client, headers, "sites", "s.csv", rows, crs="wgs84")
+    assert ok["status"] == "succeeded" and ok["result"]["added"] == 1
 
 
 def test_bare_shp_upload_asks_for_a_zip(client: TestClient) -> None:
@@ -214,10 +240,13 @@ def test_openapi_documents_both_routes_in_chinese_and_english(client: TestClient
         assert any("\u4e00" <= c <= "\u9fff" for c in op["summary"]) and "layer" in op["summary"]
         assert len(op["description"]) > 200
     assert "multipart/form-data" in post["requestBody"]["content"]
-    assert {"413", "422", "404"} <= set(post["responses"])
+    assert {"202", "413", "422", "404"} <= set(post["responses"])
+    assert post["responses"]["202"]["content"]["application/json"]["schema"]["$ref"].endswith("/JobView")
 
 
-def test_import_needs_a_planner_and_is_audited(client: TestClient, session: Session) -> None:
+def test_import_needs_a_planner_and_is_audited(
+    client: TestClient, session: Session, jobs_client: TestClient, jobs_engine: Engine
+) -> None:
     del client.headers["Authorization"]
     assert upload(client, "sites", "s.geojson", geojson_bytes(SITE)).status_code == 401
     for user, status in (("auditor", 403), ("planner_lh", 403), ("dispatcher", 403)):
@@ -227,9 +256,15 @@ def test_import_needs_a_planner_and_is_audited(client: TestClient, session: Sess
     client.headers["Authorization"] = _bearer(session, client, "auditor")
     assert client.get("/api/io/sites/export").status_code == 200
     client.headers["Authorization"] = _bearer(session, client, "planner")
-    assert upload(client, "sites", "s.geojson", geojson_bytes(SITE)).status_code == 200
-    row = session.execute(
-        text("SELECT actor, action, entity, entity_key, detail FROM audit_log ORDER BY id DESC LIMIT 1")
-    ).one()
+    accepted = upload(client, "sites", "s.geojson", geojson_bytes(SITE))
+    assert accepted.status_code == 202 and accepted.json()["created_by"] == "planner"
+
+    site = {**SITE, "properties": {**SITE["properties"], "id": "T-API-AUDIT"}}
+    job = import_job(jobs_client, login(jobs_client, "planner"), "sites", "s.geojson", geojson_bytes(site))
+    assert job["status"] == "succeeded", job
+    with jobs_engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT actor, action, entity, entity_key, detail FROM audit_log ORDER BY id DESC LIMIT 1")
+        ).one()
     assert (row.actor, row.action, row.entity, row.entity_key) == ("planner", "import", "sites", "s.geojson")
     assert row.detail["added"] == 1 and len(row.detail["sha256"]) == 64

@@ -51,6 +51,21 @@ def _snapshot(engine: Engine) -> dict[str, list[tuple]]:
 def test_bulk_load_equals_row_wise_import(bulk_engine: Engine, engine: Engine) -> None:
     result = bulk_load(bulk_engine, folder=DEMO)
     assert result["counts"]["grids"] > 700 and set(result["seconds"]) >= {"grids", "walk_edges"}
+    with bulk_engine.connect() as conn:
+        generation = conn.execute(text("SELECT id, source, units_added FROM grid_generation")).one()
+        unlinked = conn.execute(
+            text("SELECT count(*) FROM grid_unit WHERE generation_id IS DISTINCT FROM :g"),
+            {"g": generation.id},
+        ).scalar_one()
+        audited = conn.execute(
+            text("SELECT count(*) FROM audit_log WHERE entity = 'grid_generation'")
+        ).scalar()
+    assert (generation.source, generation.units_added, unlinked, audited) == (
+        "import",
+        result["counts"]["grids"],
+        0,
+        1,
+    )
     # Lengths differ below 0.1 m between geodesic (importer) and EPSG:4544 (bulk) measures; rounding hides it.
     bulk, rows = _snapshot(bulk_engine), _snapshot(engine)
     for table in SNAPSHOT:

@@ -827,3 +827,45 @@ def test_an_incident_is_moved_by_clicking_its_right_place_on_the_map(
         ).one()
     assert stored.micro_code == where.b_code and stored.version == 2
     assert_clean(browser_log, live_url)
+
+
+def test_the_import_tab_uploads_then_follows_the_job_to_its_result(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine, tmp_path: Path
+) -> None:
+    with engine.connect() as conn:
+        inner = conn.execute(text(INNER_POINT_SQL)).one()
+    export = tmp_path / "12345热线.csv"
+    with export.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["工单编号", "类别", "诉求标题", "受理时间", "经度", "纬度"])
+        writer.writerow(["WEBJOB-1", "垃圾堆放", "浏览器导入测试", "2024-05-01 09:30", inner.x, inner.y])
+        writer.writerow(
+            ["<b>WEBJOB-2</b>", "不存在的类别", "浏览器导入测试", "2024-05-01 09:31", inner.x, inner.y]
+        )
+    try:
+        open_dispatch(page, live_url)
+        log_in_dispatch(page, "dispatcher")
+        page.click("[data-tab='import']")
+        page.set_input_files("#import-form input[name='file']", str(export))
+        page.select_option("#import-form select[name='crs']", "wgs84")
+        page.click("#import-form button[type='submit']")
+        # The upload is answered with a job; the page follows it (GET /api/jobs/{id}) to its result.
+        expect(page.locator("#import-status")).to_have_text(
+            "导入完成：1 条导入，0 条已存在跳过，1 条有误未导入。", timeout=60_000
+        )
+        job = page.evaluate("() => window.gisgridDispatchImport.job")
+        assert (job["kind"], job["status"], job["done"]) == ("incident_import", "succeeded", True)
+        assert job["progress"]["done"] == job["progress"]["total"] > 0
+        expect(page.locator("#import-result .import-summary")).to_have_text(
+            "文件共 2 行：导入 1，跳过 0，错误 1。"
+        )
+        # File text reaches the page as text: the ext_id's markup is shown, not parsed.
+        cells = page.locator("#import-result .import-errors tbody tr td")
+        expect(cells.nth(1)).to_have_text("<b>WEBJOB-2</b>")
+        expect(page.locator("#import-result .import-errors b")).to_have_count(0)
+        expect(page.locator("#import-result .import-download")).to_be_visible()
+        assert_clean(browser_log, live_url)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM incident WHERE ext_id LIKE 'WEBJOB-%'"))
+            conn.execute(text("DELETE FROM job WHERE params->>'file' = :f"), {"f": export.name})

@@ -10,9 +10,11 @@ from gisgrid.db.models.auth import USER_ROLES, AppUser, AuditLog, AuthSession
 from gisgrid.db.models.base import SRID, Base, geom
 from gisgrid.db.models.datasets import DatasetLoad
 from gisgrid.db.models.grids import (
+    GENERATION_SOURCES,
     GRID_LEVELS,
     SPECIAL_GRID_KINDS,
     WORKER_ROLES,
+    GridGeneration,
     GridUnit,
     SpecialGrid,
     Worker,
@@ -25,15 +27,18 @@ from gisgrid.db.models.incidents import (
     IncidentCategory,
     IncidentEvent,
 )
+from gisgrid.db.models.jobs import JOB_STATUSES, Job
 from gisgrid.db.models.network import EDGE_KINDS, WalkEdge, WalkNode, WalkSiteAccess
 from gisgrid.db.models.places import SITE_KINDS, Building, Compound, ServiceSite
 from gisgrid.db.models.rivers import BankSegment, River
 
 __all__ = [
     "EDGE_KINDS",
+    "GENERATION_SOURCES",
     "GRID_LEVELS",
     "INCIDENT_LEVELS",
     "INCIDENT_STATUSES",
+    "JOB_STATUSES",
     "SITE_KINDS",
     "SPECIAL_GRID_KINDS",
     "SRID",
@@ -47,10 +52,12 @@ __all__ = [
     "Building",
     "Compound",
     "DatasetLoad",
+    "GridGeneration",
     "GridUnit",
     "Incident",
     "IncidentCategory",
     "IncidentEvent",
+    "Job",
     "River",
     "ServiceSite",
     "SpecialGrid",

@@ -16,6 +16,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gisgrid.db.models.base import Base, geom, gist
@@ -23,6 +24,33 @@ from gisgrid.db.models.base import Base, geom, gist
 GRID_LEVELS = ("subdistrict", "community", "general", "micro")
 SPECIAL_GRID_KINDS = ("law", "care", "medical", "veterans")
 WORKER_ROLES = ("community_head", "grid_worker", "micro_grid_worker", "specialist")
+GENERATION_SOURCES = ("import", "edit", "revert", "demo")
+
+
+class GridGeneration(Base):
+    """A set of grid changes saved together (an import, an edit, a revert, the demo load): who, when, why
+    (migration 0006)."""
+
+    __tablename__ = "grid_generation"
+    __table_args__ = (
+        CheckConstraint(f"source IN {GENERATION_SOURCES}", name="grid_generation_source"),
+        CheckConstraint(
+            "units_added >= 0 AND units_retired >= 0 AND units_changed >= 0", name="grid_generation_counts"
+        ),
+        Index("ix_grid_generation_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Like the audit trail, the user's id and name are kept as they were (no foreign key); None = system/demo.
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    units_added: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    units_retired: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    units_changed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    detail: Mapped[dict | None] = mapped_column(JSONB)
 
 
 class GridUnit(Base):
@@ -46,6 +74,8 @@ class GridUnit(Base):
             "valid_from",
             postgresql_include=["valid_to", "id", "level", "parent_code", "name"],
         ),
+        Index("ix_grid_unit_generation_id", "generation_id"),
+        Index("ix_grid_unit_retired_generation_id", "retired_generation_id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
@@ -60,6 +90,13 @@ class GridUnit(Base):
     valid_from: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The generation that began this row and the one that ended it (None while in force).
+    generation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grid_generation.id", name="grid_unit_generation_id_fkey")
+    )
+    retired_generation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grid_generation.id", name="grid_unit_retired_generation_id_fkey")
+    )
 
 
 class SpecialGrid(Base):

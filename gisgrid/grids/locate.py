@@ -7,16 +7,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gisgrid.auth import contacts as contacts_policy
+from gisgrid.auth.policy import Principal
 from gisgrid.crs import InputCRS, parse_crs, to_wgs84
+from gisgrid.db import sql
 from gisgrid.db.aio import AioDB
-from gisgrid.db.prepared import execute_prepared, positional
 from gisgrid.errors import InvalidInput
 from gisgrid.times import aware
 
@@ -29,19 +28,11 @@ LOCATE_TYPES = (
     ("acc_deg", "float8"),
 )
 MAX_ACCURACY_M = 1000.0
-
-
 NEAREST_TYPES = (("lon", "float8"), ("lat", "float8"), ("at", "timestamptz"))
-
-
-@cache
-def _sql(name: str) -> str:
-    return (Path(__file__).parent / name).read_text(encoding="utf-8")
-
-
-@cache
-def _positional(name: str, types: tuple[tuple[str, str], ...]) -> str:
-    return positional(_sql(name), types)
+# Read and rewritten for both drivers on first use, once per process: nothing is parsed per request.
+LOCATE = sql.load(__file__, "locate.sql", types=LOCATE_TYPES)
+NEAREST = sql.load(__file__, "nearest_grid.sql", types=NEAREST_TYPES)
+ASSIGN = sql.load(__file__, "assign.sql")
 
 
 def check_lon_lat(lon: float, lat: float) -> None:
@@ -95,11 +86,6 @@ class LocateQuery:
             "acc_deg": acc_deg,
         }
 
-    def args(self, types: tuple[tuple[str, str], ...]) -> tuple[Any, ...]:
-        """The parameters in the order of a positional statement."""
-        params = self.params
-        return tuple(params[name] for name, _ in types)
-
 
 def prepare(
     *, lon: float, lat: float, crs: str | InputCRS, accuracy_m: float, at: datetime | None
@@ -117,13 +103,17 @@ def prepare(
     return LocateQuery(lon, lat, system, wlon, wlat, when, accuracy_m)
 
 
-def answer(q: LocateQuery, row: Mapping[Any, Any], *, contacts: bool) -> dict[str, Any]:
-    """The response for a row of locate.sql whose path is not empty."""
+def answer(
+    q: LocateQuery, row: Mapping[Any, Any], *, contacts: bool, viewer: Principal | None = None
+) -> dict[str, Any]:
+    """The response for a row of locate.sql whose path is not empty; phones as `viewer` may see them."""
     path = row["path"]
     candidates = row["candidates"]
     micro = path[-1]
     workers = (
-        row["workers"] if contacts else [{k: v for k, v in w.items() if k != "phone"} for w in row["workers"]]
+        contacts_policy.workers_for(viewer, row["workers"])
+        if contacts
+        else [{k: v for k, v in w.items() if k != "phone"} for w in row["workers"]]
     )
     return {
         "input": {"lon": q.lon, "lat": q.lat, "crs": q.system.value},
@@ -146,22 +136,20 @@ def answer(q: LocateQuery, row: Mapping[Any, Any], *, contacts: bool) -> dict[st
     }
 
 
-def outside_error(
-    nearest: Mapping[Any, Any] | None, *, lon: float, lat: float, system: InputCRS, when: datetime
-) -> InvalidInput:
+def outside_error(nearest: Mapping[Any, Any] | None, q: LocateQuery) -> InvalidInput:
     """The refusal for a point in no micro-grid: the nearest grid and its distance, or no grid at that time."""
     if nearest is None:
         return InvalidInput(
-            f"该时间无有效网格 No grid was in force at {when.isoformat()}.",
+            f"该时间无有效网格 No grid was in force at {q.when.isoformat()}.",
             field="at",
-            value=when.isoformat(),
+            value=q.when.isoformat(),
             expected="a time when grids were in force",
         )
     return InvalidInput(
-        f"该点不在任何微网格内 ({lon}, {lat}) in {system.value} lies outside every micro-grid; the nearest is {nearest['name']} "
+        f"该点不在任何微网格内 ({q.lon}, {q.lat}) in {q.system.value} lies outside every micro-grid; the nearest is {nearest['name']} "
         f"({nearest['code']}), {nearest['distance_m']} m away.",
         field="lon,lat",
-        value=f"{lon},{lat}",
+        value=f"{q.lon},{q.lat}",
         expected="a point inside the grid area (check the coordinate system: phone apps give gcj02)",
         details={
             "nearest": {
@@ -182,19 +170,14 @@ def locate(
     accuracy_m: float = 15.0,
     at: datetime | None = None,
     contacts: bool = True,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """The grid answer for one point; a point outside every grid raises InvalidInput naming the nearest one."""
     q = prepare(lon=lon, lat=lat, crs=crs, accuracy_m=accuracy_m, at=at)
-    row = (
-        execute_prepared(
-            session, name="gisgrid_locate", sql=_sql("locate.sql"), params=q.params, types=LOCATE_TYPES
-        )
-        .mappings()
-        .one()
-    )
+    row = sql.run_prepared(session, LOCATE, q.params).mappings().one()
     if not row["path"]:
-        _outside(session, q.params, lon=lon, lat=lat, system=q.system, when=q.when)
-    return answer(q, row, contacts=contacts)
+        raise outside_error(sql.run(session, NEAREST, q.params).mappings().first(), q)
+    return answer(q, row, contacts=contacts, viewer=viewer)
 
 
 async def locate_async(
@@ -206,27 +189,21 @@ async def locate_async(
     accuracy_m: float = 15.0,
     at: datetime | None = None,
     contacts: bool = True,
+    viewer: Principal | None = None,
 ) -> dict[str, Any]:
-    """`locate` on the asyncpg pool (GET /api/locate): the same SQL, checks and answer."""
+    """`locate` on the asyncpg pool (GET /api/locate): the same statements, checks and answer."""
     q = prepare(lon=lon, lat=lat, crs=crs, accuracy_m=accuracy_m, at=at)
-    row = await db.fetchrow(_positional("locate.sql", LOCATE_TYPES), *q.args(LOCATE_TYPES))
+    row = await db.fetchrow(LOCATE, q.params)
     if row is None or not row["path"]:
-        nearest = await db.fetchrow(_positional("nearest_grid.sql", NEAREST_TYPES), *q.args(NEAREST_TYPES))
-        raise outside_error(nearest, lon=lon, lat=lat, system=q.system, when=q.when)
-    return answer(q, row, contacts=contacts)
-
-
-def _outside(
-    session: Session, params: dict[str, Any], *, lon: float, lat: float, system: InputCRS, when: datetime
-) -> None:
-    nearest = session.execute(text(_sql("nearest_grid.sql")), params).mappings().first()
-    raise outside_error(nearest, lon=lon, lat=lat, system=system, when=when)
+        raise outside_error(await db.fetchrow(NEAREST, q.params), q)
+    return answer(q, row, contacts=contacts, viewer=viewer)
 
 
 def assign_point(session: Session, *, lon: float, lat: float, at: datetime) -> dict[str, Any]:
     """The micro-grid (generation in force at `at`) of a WGS 84 point and its parents' codes, or InvalidInput."""
     params = {"lon": lon, "lat": lat, "at": at}
-    row = session.execute(text(_sql("assign.sql")), params).mappings().first()
+    row = sql.run(session, ASSIGN, params).mappings().first()
     if row is None:
-        _outside(session, params, lon=lon, lat=lat, system=InputCRS.wgs84, when=at)
-    return dict(row)  # type: ignore[arg-type]
+        q = LocateQuery(lon, lat, InputCRS.wgs84, lon, lat, at, 0.0)
+        raise outside_error(sql.run(session, NEAREST, params).mappings().first(), q)
+    return dict(row)

@@ -1,5 +1,5 @@
-"""GET /api/locate and /api/locate/places: the right micro-grid from any coordinate system, candidates near
-edges, generations, walking distances, and clear refusals."""
+"""Locate and place search, through GET /api/locate and /api/locate/places: the right micro-grid from any
+coordinate system, candidates near edges, generations, walking distances, and clear refusals."""
 
 from __future__ import annotations
 

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from gisgrid.db import sql
 from gisgrid.errors import InvalidInput
 
 # "<compound> <building>[-<unit>][栋|幢|号楼|号]": the unit (单元) does not change the location.
@@ -18,9 +17,7 @@ _BUILDING = re.compile(
 )
 
 
-@cache
-def _sql() -> str:
-    return Path(__file__).with_name("places.sql").read_text(encoding="utf-8")
+PLACES = sql.load(__file__, "places.sql")
 
 
 def parse_place(query: str) -> tuple[str, str | None, str | None]:
@@ -46,11 +43,11 @@ def find_places(session: Session, *, q: str, limit: int = 10) -> list[dict[str, 
     # Two- to four-character Chinese names share few trigrams: a low threshold still finds one-character typos.
     session.execute(text("SET LOCAL pg_trgm.similarity_threshold = 0.15"))
     params = {"name": name, "label": label, "pattern": f"%{escaped}%", "limit": limit}
-    rows = session.execute(text(_sql()), params).mappings().all()
+    rows = sql.run(session, PLACES, params).mappings().all()
     missing = None
     if not rows and label is not None:
         # No compound has that building: offer the compounds themselves, saying the building was not found.
-        rows = session.execute(text(_sql()), {**params, "label": None}).mappings().all()
+        rows = sql.run(session, PLACES, {**params, "label": None}).mappings().all()
         missing = label
     return [
         {**dict(r), "score": float(r["score"]), "unit": unit, "building_not_found": missing, "crs": "wgs84"}
