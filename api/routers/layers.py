@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import JSONResponse
 
 from api.deps import PrincipalDep, SessionDep, SettingsDep, policy
@@ -39,10 +41,17 @@ def list_layers(session: SessionDep) -> list[dict[str, Any]]:
         "responsible workers' names and roles. Household and population figures and workers' (masked) phone "
         "numbers are shown only to logged-in users."
     ),
-    # Documented, not validated: a page holds up to the server's limit of features (the route answers itself).
+    # Documented, not validated: a page holds up to the server's limit of features (the route answers itself,
+    # with its ETag).
     response_model=LayerPage,
     response_class=JSONResponse,
-    responses={404: {"description": "no such layer"}, 422: {"description": "bad bbox, limit or offset"}},
+    responses={
+        304: {
+            "description": "If-None-Match matched: the answer has not changed (weak ETag, Cache-Control: no-cache)"
+        },
+        404: {"description": "no such layer"},
+        422: {"description": "bad bbox, limit or offset"},
+    },
     **policy("public"),
 )
 def get_layer(
@@ -58,7 +67,8 @@ def get_layer(
         int | None, Query(ge=1, description="features per page (default and max: the server's limit)")
     ] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="features to skip")] = 0,
-) -> JSONResponse:
+    if_none_match: Annotated[str | None, Header(description="an ETag of an earlier answer")] = None,
+) -> Response:
     cap = settings.map.layer_max_features
     if limit is not None and limit > cap:
         raise InvalidInput(
@@ -67,13 +77,33 @@ def get_layer(
             value=limit,
             expected=f"1..{cap}; page with offset",
         )
-    page = layer_service.layer_features(
-        session,
-        name=layer,
-        bbox=layer_service.parse_bbox(bbox),
-        limit=limit or cap,
-        offset=offset,
-        private=principal.can("contacts.read"),
-        viewer=principal,
+    private = principal.can("contacts.read")
+    box = layer_service.parse_bbox(bbox)
+    body = layer_service.layer_features(
+        session, name=layer, bbox=box, limit=limit or cap, offset=offset, private=private, viewer=principal
     )
-    return JSONResponse(page)
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    etag = layer_etag(content, query=f"{layer}|{box}|{limit or cap}|{offset}", private=private)
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Cookie, Authorization"}
+    if if_none_match is not None and etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content, media_type="application/json", headers=headers)
+
+
+def layer_etag(content: bytes, *, query: str, private: bool) -> str:
+    """A weak ETag of one layer answer: its data (the features as served), the query and whether the caller sees
+    private fields (the same URL answers a logged-in planner and a visitor differently).
+
+    The data part is a digest of the answer itself: the tables carry no change counter yet, and a digest cannot
+    go stale whoever writes the data (the app, the CLI, an import on another host)."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{query}|private={private}|".encode())
+    digest.update(content)
+    return f'W/"{digest.hexdigest()}"'
+
+
+def etag_matches(header: str, etag: str) -> bool:
+    """If-None-Match uses the weak comparison: W/"x" matches "x"; `*` matches any current answer."""
+    bare = etag.removeprefix("W/")
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    return "*" in tags or bare in tags

@@ -18,6 +18,7 @@ WEB = PROJECT_ROOT / "web"
 VENDOR = {
     "leaflet": WEB / "node_modules" / "leaflet" / "dist",
     "geoman": WEB / "node_modules" / "@geoman-io" / "leaflet-geoman-free" / "dist",
+    "markercluster": WEB / "node_modules" / "leaflet.markercluster" / "dist",
     # The API documentation pages (/docs, /redoc; api/routers/docs.py).
     "swagger-ui": WEB / "node_modules" / "swagger-ui-dist",
     "redoc": WEB / "node_modules" / "redoc" / "bundles",
@@ -36,7 +37,8 @@ def index() -> FileResponse:
     tags=["layers"],
     summary="地图配置 Map configuration",
     description="What the map page needs at start: the optional online tile layer (empty = offline base map), "
-    "the default language, the extent of the data and the layers with their feature counts.",
+    "the default language, the extent of the data and the layers with their feature counts, fields (labels "
+    "zh/en, which are private) and how the map draws them (panes, minimum zoom, labels, styles, legend).",
     response_model=MapConfig,
     response_model_exclude_unset=True,
     **policy("public"),

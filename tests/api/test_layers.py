@@ -107,6 +107,69 @@ def test_map_config_defaults_offline(client: TestClient) -> None:
     assert len(cfg["extent"]) == 4 and cfg["extent"][0] < cfg["extent"][2]
 
 
+def test_layer_answer_has_a_weak_etag_and_revalidates_to_304(client: TestClient) -> None:
+    url = "/api/layers/micro_grids?limit=50"
+    first = client.get(url)
+    assert first.status_code == 200
+    etag = first.headers["etag"]
+    assert etag.startswith('W/"') and first.headers["cache-control"] == "no-cache"
+    assert first.headers["content-type"].startswith("application/json")
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    # The strong form of the same tag, a list and * all match (If-None-Match compares weakly).
+    for header in (etag.removeprefix("W/"), f'"other", {etag}', "*"):
+        assert client.get(url, headers={"If-None-Match": header}).status_code == 304, header
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_etag_differs_by_query_and_by_private_fields(client: TestClient) -> None:
+    tags = {
+        client.get("/api/layers/micro_grids?limit=50").headers["etag"],
+        client.get("/api/layers/micro_grids?limit=50&offset=1").headers["etag"],
+        client.get("/api/layers/general_grids?limit=50").headers["etag"],
+    }
+    assert len(tags) == 3
+    anonymous = client.get("/api/layers/micro_grids?limit=50")
+    login(client, "planner")
+    planner = client.get("/api/layers/micro_grids?limit=50")
+    assert "households" in planner.json()["features"][0]["properties"]
+    assert "households" not in anonymous.json()["features"][0]["properties"]
+    assert planner.headers["etag"] != anonymous.headers["etag"]
+    # A visitor's tag does not unlock the planner's answer from a cache.
+    assert (
+        client.get(
+            "/api/layers/micro_grids?limit=50", headers={"If-None-Match": anonymous.headers["etag"]}
+        ).status_code
+        == 200
+    )
+
+
+def test_etag_changes_when_the_data_change(client: TestClient, connection: Connection) -> None:
+    code = connection.execute(
+        text("SELECT code FROM grid_unit WHERE valid_to IS NULL AND level = 'micro' ORDER BY code LIMIT 1")
+    ).scalar_one()
+    url = "/api/layers/micro_grids?limit=5"
+    before = client.get(url).headers["etag"]
+    connection.execute(
+        text("UPDATE grid_unit SET name = name || '改' WHERE code = :c AND valid_to IS NULL"), {"c": code}
+    )
+    after = client.get(url, headers={"If-None-Match": before})
+    assert after.status_code == 200 and after.headers["etag"] != before
+
+
+def test_large_answers_are_gzipped_and_small_ones_not(client: TestClient) -> None:
+    big = client.get("/api/layers/micro_grids", headers={"Accept-Encoding": "gzip"})
+    assert big.headers["content-encoding"] == "gzip"
+    assert int(big.headers["content-length"]) * 3 < len(
+        big.content
+    )  # httpx decodes; the wire size is smaller
+    assert big.json()["numberReturned"] > 0
+    small = client.get("/api/health", headers={"Accept-Encoding": "gzip"})
+    assert "content-encoding" not in small.headers
+    plain = client.get("/api/layers/micro_grids", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+
+
 def test_phones_are_full_for_dispatchers_masked_for_other_roles_absent_for_anonymous(
     client: TestClient, connection: Connection
 ) -> None:

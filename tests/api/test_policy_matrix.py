@@ -237,8 +237,10 @@ def test_route_role_matrix(
 
 
 def test_the_pages_role_table_mirrors_the_api_policies() -> None:
-    """web/src/session.js hides what a role may not do; its table must say what the API enforces."""
-    source = (Path(__file__).resolve().parents[2] / "web" / "src" / "session.js").read_text(encoding="utf-8")
+    """web/src/lib/session.js hides what a role may not do; its table must say what the API enforces."""
+    source = (Path(__file__).resolve().parents[2] / "web" / "src" / "lib" / "session.js").read_text(
+        encoding="utf-8"
+    )
     table = source.split("export const ACTION_ROLES = {", 1)[1].split("};", 1)[0]
     entries = dict(re.findall(r'"([a-z.]+)":\s*\[([^\]]*)\]', table))
     assert entries, "ACTION_ROLES not found"

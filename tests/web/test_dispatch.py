@@ -553,19 +553,32 @@ def test_many_incidents_are_clustered_on_the_map_and_filtered(
     assert_clean(browser_log, live_url)
 
 
-def test_clustering_groups_nearby_points_by_screen_cell(page: Page, live_url: str) -> None:
+def test_clusters_come_from_leaflet_markercluster_and_show_the_worst_deadline(
+    page: Page, live_url: str
+) -> None:
     open_dispatch(page, live_url)
-    clusters = page.evaluate(
+    result = page.evaluate(
         """async () => {
-          const m = await import('/static/dispatch-markers.js');
-          const pts = [{x: 1, y: 1}, {x: 30, y: 40}, {x: 50, y: 5}, {x: 200, y: 200}];
-          const sizes = (cell) => m.clusterPoints(pts, cell).map((c) => c.items.length).sort();
+          const m = await import('/static/dispatch/markers.js');
           const worst = m.worstDeadline([{properties: {colour: 'green'}}, {properties: {colour: 'red'}},
                                          {properties: {colour: 'yellow'}}]);
-          return {grouped: sizes(44), single: sizes(0), worst};
+          const map = window.gisgridDispatch.map;
+          const layer = m.createIncidentLayer(map, {onPick: () => {}});
+          const c = map.getCenter();
+          const at = (dx, colour, id) => ({type: 'Feature', geometry: {type: 'Point', coordinates: [c.lng + dx, c.lat]},
+            properties: {id, status: 'filed', colour, title: 't' + id}});
+          layer.setFeatures({features: [at(0, 'green', -1), at(0.00001, 'red', -2), at(0.5, 'yellow', -3)]});
+          const plugin = typeof L.MarkerClusterGroup === 'function';
+          const near = [...document.querySelectorAll('.incident-cluster')].map(
+            (e) => [Number(e.dataset.count), e.className]);
+          layer.setFeatures(null);
+          return {worst, plugin, near};
         }"""
     )
-    assert clusters == {"grouped": [1, 1, 2], "single": [1, 1, 1, 1], "worst": "red"}
+    assert result["worst"] == "red" and result["plugin"] is True
+    # The two close pins are one cluster of 2, coloured by its most urgent deadline; the far one is not in view.
+    assert [count for count, _ in result["near"]] == [2]
+    assert "deadline-red" in result["near"][0][1]
 
 
 STATS_LOADS = "() => window.gisgridDispatchStats.loads"

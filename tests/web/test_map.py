@@ -10,11 +10,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Page, Route, expect
+from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
 from sqlalchemy import Engine, text
 
+from gisgrid.layers import REGISTRY
 from tests.web.conftest import BrowserLog
-from tests.web.pages import AIM, POLYGON_LAYERS, assert_clean, exactly, open_map
+from tests.web.pages import (
+    AIM,
+    MICRO_GRIDS_SQL,
+    POLYGON_LAYERS,
+    assert_clean,
+    click_grid,
+    exactly,
+    open_map,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -26,51 +35,92 @@ def _current_grids(level: str) -> str:
     return f"SELECT count(*) FROM grid_unit WHERE valid_to IS NULL AND level = '{level}'"  # noqa: S608
 
 
-# What each layer must draw: the rows the API serves for it (current grid generations only).
-EXPECTED_SQL = {
-    "subdistricts": _current_grids("subdistrict"),
-    "communities": _current_grids("community"),
-    "general_grids": _current_grids("general"),
-    "micro_grids": _current_grids("micro"),
-    "special_grids": "SELECT count(*) FROM special_grid",
-    "compounds": "SELECT count(*) FROM compound",
-    "buildings": "SELECT count(*) FROM building",
-    "sites": "SELECT count(*) FROM service_site",
-    "walk_edges": "SELECT count(*) FROM walk_edge",
-    "rivers": "SELECT count(*) FROM river",
-    "bank_segments": "SELECT count(*) FROM bank_segment",
-}
-
 COUNT_RENDERED = "name => document.querySelectorAll(`.gg-feature[data-layer='${name}']`).length"
+LAYER_STATE = (
+    "() => Object.fromEntries(Object.entries(window.gisgrid.layers)"
+    ".map(([k, v]) => [k, {count: v.featureCount, status: v.status}]))"
+)
 
 
-def db_counts(engine: Engine) -> dict[str, int]:
+def db_counts_in(engine: Engine, boxes: dict[str, str | None]) -> dict[str, int]:
+    """What the API serves for each layer within the box the page loaded (0 for a layer not loaded)."""
+    out = {}
     with engine.connect() as conn:
-        return {name: int(conn.execute(text(sql)).scalar_one()) for name, sql in EXPECTED_SQL.items()}
+        for name, bbox in boxes.items():
+            if bbox is None:
+                out[name] = 0
+                continue
+            layer = REGISTRY.map_layers[name]
+            dataset = REGISTRY.datasets[layer.dataset]
+            minx, miny, maxx, maxy = (float(v) for v in bbox.split(","))
+            where = (
+                f"({dataset.current}) AND ({layer.where}) AND t.geom && ST_MakeEnvelope(:a, :b, :c, :d, 4326)"
+            )
+            sql = f"SELECT count(*) FROM {dataset.table} t WHERE {where}"  # noqa: S608
+            out[name] = int(
+                conn.execute(text(sql), {"a": minx, "b": miny, "c": maxx, "d": maxy}).scalar_one()
+            )
+    return out
 
 
-def test_every_layer_draws_every_feature(
+def settle_layers(page: Page) -> None:
+    page.evaluate("() => window.gisgrid.loader.settled()")
+
+
+def test_each_visible_layer_draws_every_feature_of_its_box(
     page: Page, browser_log: BrowserLog, live_url: str, engine: Engine
 ) -> None:
     summary = open_map(page, live_url)
     assert summary["failed"] == []
-    expected = db_counts(engine)
-    assert all(n > 0 for n in expected.values()), f"demo data missing a layer: {expected}"
+    config = page.evaluate("() => window.gisgrid.config")
+    min_zoom = {layer["name"]: layer["map"]["min_zoom"] for layer in config["layers"]}
+    # Only the visible area of the switched-on layers was asked for, each request with a bbox.
+    layer_requests = [url for url in browser_log.requests if "/api/layers/" in url]
+    assert layer_requests and all("bbox=" in url for url in layer_requests)
+    assert not [url for url in layer_requests if any(f"/api/layers/{n}?" in url for n in HIDDEN_BY_DEFAULT)]
 
     for name in HIDDEN_BY_DEFAULT:
         assert page.evaluate(COUNT_RENDERED, name) == 0, f"{name} should be off by default"
-        # Hidden layers are switched on the way a user does, from the layer panel, then counted like the rest.
+        # Hidden layers are switched on the way a user does, from the layer panel.
         page.check(f".gg-panel input[data-layer='{name}']")
-
-    recorded = page.evaluate(
-        "() => Object.fromEntries(Object.entries(window.gisgrid.layers).map(([k, v]) => [k, v.featureCount]))"
-    )
+    # Close enough for every layer (buildings only show close up), then count like the rest.
+    page.evaluate("(z) => { window.gisgrid.map.setZoom(z, {animate: false}); }", max(min_zoom.values()))
+    settle_layers(page)
+    boxes = page.evaluate("() => window.gisgrid.loader.boxes()")
+    assert all(boxes.values()), boxes
+    expected = db_counts_in(engine, boxes)
+    assert all(n > 0 for n in expected.values()), f"demo data missing a layer here: {expected}"
+    recorded = {name: v["count"] for name, v in page.evaluate(LAYER_STATE).items()}
     rendered = {name: page.evaluate(COUNT_RENDERED, name) for name in expected}
     assert recorded == expected
     assert rendered == expected
 
     page.uncheck(".gg-panel input[data-layer='micro_grids']")
     assert page.evaluate(COUNT_RENDERED, "micro_grids") == 0
+    assert_clean(browser_log, live_url)
+
+
+def test_zooming_out_drops_close_up_layers_and_panning_loads_the_new_area(
+    page: Page, browser_log: BrowserLog, live_url: str
+) -> None:
+    open_map(page, live_url)
+    config = page.evaluate("() => window.gisgrid.config")
+    walk_min = next(layer["map"]["min_zoom"] for layer in config["layers"] if layer["name"] == "walk_edges")
+    assert page.evaluate(COUNT_RENDERED, "walk_edges") > 0
+    page.evaluate("(z) => { window.gisgrid.map.setZoom(z, {animate: false}); }", walk_min - 1)
+    settle_layers(page)
+    # Below its minimum zoom a layer draws nothing and the panel says why.
+    assert page.evaluate(COUNT_RENDERED, "walk_edges") == 0
+    expect(page.locator("[data-layer-count='walk_edges']")).to_have_text("放大后显示")
+    assert page.evaluate(COUNT_RENDERED, "communities") > 0
+
+    # Far away (outside the data) every loaded layer is re-read for the new box and the old features go.
+    loads = page.evaluate("() => window.gisgrid.loader.loads()")
+    page.evaluate("() => { window.gisgrid.map.setView([30.9, 104.5], 16, {animate: false}); }")
+    settle_layers(page)
+    assert page.evaluate("() => window.gisgrid.loader.loads()") > loads
+    assert page.evaluate(COUNT_RENDERED, "micro_grids") == 0
+    assert page.evaluate(COUNT_RENDERED, "walk_edges") == 0
     assert_clean(browser_log, live_url)
 
 
@@ -125,14 +175,14 @@ def test_language_switch_relabels_legend_and_labels(
     open_map(page, live_url)
     legend = page.locator(".gg-legend")
     label = page.locator(".label-communities").first
-    expect(legend.locator("summary")).to_have_text("图例")
+    expect(legend.locator(".gg-toggle")).to_have_text("图例")
     expect(legend.locator("[data-legend='micro_grids']")).to_have_text("微网格")
     expect(page.locator(".label-communities", has_text=exactly(community.name))).to_have_count(1)
 
     page.click("button[data-lang='en']")
-    expect(legend.locator("summary")).to_have_text("Legend")
+    expect(legend.locator(".gg-toggle")).to_have_text("Legend")
     expect(legend.locator("[data-legend='micro_grids']")).to_have_text("Micro-grids")
-    expect(legend.locator("[data-legend='site-centre']")).to_have_text("Subdistrict service centre")
+    expect(legend.locator("[data-legend='sites-centre']")).to_have_text("Subdistrict service centre")
     expect(page.locator(".gg-panel h2")).to_have_text("Layers")
     expect(page.locator(".label-communities", has_text=exactly(community.name_en))).to_have_count(1)
     assert page.evaluate("document.documentElement.lang") == "en"
@@ -141,9 +191,9 @@ def test_language_switch_relabels_legend_and_labels(
     page.reload()
     page.wait_for_function("() => window.gisgrid && window.gisgrid.ready")
     page.evaluate("() => window.gisgrid.ready")
-    expect(legend.locator("summary")).to_have_text("Legend")
+    expect(legend.locator(".gg-toggle")).to_have_text("Legend")
     page.click("button[data-lang='zh']")
-    expect(legend.locator("summary")).to_have_text("图例")
+    expect(legend.locator(".gg-toggle")).to_have_text("图例")
     expect(label).to_be_visible()
     assert_clean(browser_log, live_url)
 
@@ -267,3 +317,56 @@ def test_tile_layer_only_when_configured_and_off_by_default(page: Page, live_url
     page.wait_for_function("() => document.querySelectorAll('.leaflet-tile').length > 0")
     # The (missing) tiles are asked of the configured server only once the user switches them on.
     assert [url for url in requested if "/test-tiles/" in url]
+
+
+PHONE: ViewportSize = {"width": 390, "height": 844}
+BOX = "(sel) => { const r = document.querySelector(sel).getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }"
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def test_on_a_phone_panel_and_legend_collapse_and_never_cover_a_popup(
+    browser: Browser, live_url: str, engine: Engine
+) -> None:
+    context = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    log = BrowserLog()
+    page.on("console", log.on_console)
+    page.on("pageerror", log.on_page_error)
+    page.on("request", log.on_request)
+    try:
+        open_map(page, live_url)
+        panel_rows = page.locator(".gg-panel .layer-row").first
+        legend_items = page.locator(".gg-legend li").first
+        # Collapsed at first: only their buttons show.
+        expect(page.locator(".gg-panel .gg-toggle")).to_be_visible()
+        expect(page.locator(".gg-legend .gg-toggle")).to_be_visible()
+        expect(panel_rows).to_be_hidden()
+        expect(legend_items).to_be_hidden()
+        page.click(".gg-panel .gg-toggle")
+        expect(panel_rows).to_be_visible()
+        expect(page.locator(".gg-panel .gg-toggle")).to_have_attribute("aria-expanded", "true")
+        page.click(".gg-legend .gg-toggle")
+        expect(legend_items).to_be_visible()
+
+        # A popup closes both, and it overlaps neither.
+        with engine.connect() as conn:
+            grids = list(conn.execute(text(MICRO_GRIDS_SQL), {"prefix": ""}))
+        click_grid(page, grids)
+        popup = page.locator(".leaflet-popup-content-wrapper")
+        expect(popup).to_be_visible()
+        expect(panel_rows).to_be_hidden()
+        expect(legend_items).to_be_hidden()
+        popup_box = page.evaluate(BOX, ".leaflet-popup-content-wrapper")
+        for control in (".gg-panel", ".gg-legend"):
+            assert not _overlap(popup_box, page.evaluate(BOX, control)), control
+        # Opening the panel again closes the popup rather than covering it.
+        page.click(".gg-panel .gg-toggle")
+        expect(panel_rows).to_be_visible()
+        expect(page.locator(".leaflet-popup")).to_have_count(0)
+        assert_clean(log, live_url)
+    finally:
+        context.close()
