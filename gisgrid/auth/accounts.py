@@ -220,7 +220,10 @@ def authenticate(
     The caller must commit after an AuthFailed or TooManyRequests too (the counts and the audit row)."""
     user = session.scalar(select(AppUser).where(AppUser.username == username.strip().lower()))
 
-    def fail(reason: str) -> AuthFailed:
+    def fail(reason: str, *, checked: bool = False) -> AuthFailed:
+        """Audit the failure; without a password check, do the same work one takes (nothing to time)."""
+        if not checked:
+            _same_work(password)
         audit.record(
             session,
             actor=None,
@@ -233,16 +236,7 @@ def authenticate(
         return AuthFailed(LOGIN_FAILED, field="password", expected="a valid user name and password")
 
     if not throttle.take_address(session, ip=ip, settings=settings):
-        _same_work(password)
-        audit.record(
-            session,
-            actor=None,
-            action="login_failed",
-            entity="user",
-            key=username[:64],
-            ip=ip,
-            detail={"reason": "address throttled"},
-        )
+        fail("address throttled")
         raise TooManyRequests(
             f"登录失败次数过多 Too many failed log-ins from your address: wait up to {settings.lockout_minutes} "
             "minutes.",
@@ -251,18 +245,15 @@ def authenticate(
             "minutes from one address",
         )
     if user is None or user.password_hash is None:
-        _same_work(password)
         raise fail("unknown user")
     if user.disabled:
-        _same_work(password)
         raise fail("disabled")
     if not throttle.take_account(session, user_id=user.id, settings=settings):
-        _same_work(password)
         raise fail("locked")
     try:
         HASHER.verify(user.password_hash, password)
     except (VerificationError, InvalidHashError):
-        raise fail("wrong password") from None
+        raise fail("wrong password", checked=True) from None
     throttle.succeeded(session, user_id=user.id, ip=ip)
     session.refresh(user)
     user.last_login_at = _now()
