@@ -239,10 +239,13 @@ async def run_worker(
 ) -> None:
     """Run a worker until cancelled (or, with wait=False, until the queue is empty)."""
     handlers()
-    app = queue_app().with_connector(
-        procrastinate.PsycopgConnector(conninfo=conninfo(engine), min_size=1, max_size=4)
-    )
-    async with app.open_async():
+    connector = procrastinate.PsycopgConnector(conninfo=conninfo(engine), min_size=1, max_size=4)
+    app = queue_app().with_connector(connector)
+    # Not `async with app.open_async()`: a worker cancelled while its pool is still connecting (an app stopped
+    # at once, a database that is down) would skip the close and leave the pool's tasks running, which hangs
+    # the event loop's shutdown. The pool is closed whatever happens.
+    try:
+        await connector.open_async()
         await recover_stalled(app)
         await app.run_worker_async(
             queues=[QUEUE],
@@ -255,6 +258,15 @@ async def run_worker(
             # The `job` table keeps what people see; a succeeded queue entry has nothing more to say.
             delete_jobs="successful",
         )
+    finally:
+        await asyncio.shield(_close(connector))
+
+
+async def _close(connector: procrastinate.PsycopgConnector) -> None:
+    try:
+        await connector.close_async()
+    except Exception:  # noqa: BLE001 - closing a pool that never connected: nothing to keep
+        log.debug("job worker pool closed with an error", exc_info=True)
 
 
 async def recover_stalled(app: procrastinate.App) -> int:
