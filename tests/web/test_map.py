@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
+from playwright.sync_api import Browser, Dialog, Page, Route, ViewportSize, expect
 from sqlalchemy import Engine, text
 
 from gisgrid.layers import REGISTRY
@@ -370,3 +370,46 @@ def test_on_a_phone_panel_and_legend_collapse_and_never_cover_a_popup(
         assert_clean(log, live_url)
     finally:
         context.close()
+
+
+def test_a_script_in_a_grid_or_site_name_is_shown_as_text(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine
+) -> None:
+    payload = '<img src=x onerror="window.__xss=1">'
+    with engine.begin() as conn:
+        community = conn.execute(
+            text(
+                "SELECT code, name FROM grid_unit WHERE valid_to IS NULL AND level = 'community' ORDER BY code LIMIT 1"
+            )
+        ).one()
+        site = conn.execute(text("SELECT ext_id, name FROM service_site ORDER BY ext_id LIMIT 1")).one()
+        conn.execute(
+            text("UPDATE grid_unit SET name = :n WHERE code = :c AND valid_to IS NULL"),
+            {"n": payload, "c": community.code},
+        )
+        conn.execute(
+            text("UPDATE service_site SET name = :n WHERE ext_id = :i"), {"n": payload, "i": site.ext_id}
+        )
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    try:
+        open_map(page, live_url)
+        expect(page.locator(".label-communities", has_text=exactly(payload))).to_have_count(1)
+        assert page.evaluate("() => window.__xss") is None and not dialogs
+        assert page.locator(".label-communities img").count() == 0
+    finally:
+        with engine.begin() as conn:
+            conn.execute(
+                text("UPDATE grid_unit SET name = :n WHERE code = :c AND valid_to IS NULL"),
+                {"n": community.name, "c": community.code},
+            )
+            conn.execute(
+                text("UPDATE service_site SET name = :n WHERE ext_id = :i"),
+                {"n": site.name, "i": site.ext_id},
+            )
+    assert_clean(browser_log, live_url)

@@ -4,6 +4,7 @@
 // data-layer="<name>" and the class gg-<name>, so tests (and CSS) can find a layer's elements; each group keeps
 // an index of its features by key, so a feature loaded twice (overlapping bounding boxes) is drawn once.
 
+import { textSpan } from "../lib/html.js";
 import { lang } from "../lib/i18n.js";
 import { featureStyle } from "./config.js";
 import { SITE_ICON_SIZE, SITE_Z, siteSymbolHtml } from "./symbols.js";
@@ -81,7 +82,8 @@ function prepareFeature(group, feature, lyr, onFeatureClick, interactive) {
   if (feature.properties.level && feature.properties.code) gridsByCode.set(feature.properties.code, feature.properties);
   group.index.set(String(feature.properties[cfg.key]), lyr);
   if (cfg.map.label) {
-    lyr.bindTooltip(labelText(feature.properties), {
+    // Names come from users and files: a text node, never HTML (a tooltip string is HTML to Leaflet).
+    lyr.bindTooltip(textSpan(labelText(feature.properties)), {
       permanent: true,
       direction: "center",
       offset: cfg.map.label.offset || [0, 0],
@@ -90,7 +92,7 @@ function prepareFeature(group, feature, lyr, onFeatureClick, interactive) {
       className: `grid-label label-${cfg.name}`,
     });
   } else if (cfg.geometry === "point") {
-    lyr.bindTooltip(feature.properties.name || "", { direction: "top", offset: [0, -8] });
+    lyr.bindTooltip(textSpan(feature.properties.name), { direction: "top", offset: [0, -8] });
   }
   if (interactive) lyr.on("click", (e) => onFeatureClick(cfg.name, lyr, /** @type {L.LeafletMouseEvent} */ (e)));
 }
@@ -188,7 +190,9 @@ export function relabel(group) {
     // Only labels whose text changes: each update lays the tooltip out again, and hundreds of those in a row
     // (every load re-labels) would stall the page for seconds.
     const text = labelText(/** @type {FeatureLayer} */ (lyr).feature.properties);
-    if (lyr.getTooltip()?.getContent() !== text) lyr.setTooltipContent(text);
+    const content = lyr.getTooltip()?.getContent();
+    const shown = content instanceof HTMLElement ? content.textContent : content;
+    if (shown !== text) lyr.setTooltipContent(textSpan(text)); // text, never HTML
   });
 }
 

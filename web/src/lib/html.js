@@ -10,3 +10,14 @@
 export function esc(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/**
+ * A span holding `value` as text: for Leaflet's bindTooltip/bindPopup, which treat a string as HTML.
+ * @param {unknown} value
+ * @returns {HTMLSpanElement}
+ */
+export function textSpan(value) {
+  const span = document.createElement("span");
+  span.textContent = String(value ?? "");
+  return span;
+}
