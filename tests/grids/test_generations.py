@@ -4,13 +4,16 @@ audited; GET /api/grids/generations lists them newest first and /{id} says what 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from tests.conftest import bearer
+from gisgrid.auth import accounts
+from gisgrid.io.importer import import_file
+from tests.conftest import bearer, login, wait_for_job
 from tests.io.conftest import grid_feature
 
 
@@ -45,19 +48,31 @@ def test_the_demo_load_is_one_generation_of_every_unit(planner: TestClient, sess
 
 
 def test_an_import_is_a_generation_with_who_why_and_what_changed(
-    planner: TestClient, session: Session
+    jobs_client: TestClient, jobs_engine: Engine
 ) -> None:
-    parent = _general(session)
+    # Through the API, as planners import: the upload becomes a job that a real worker runs (committed).
+    headers = login(jobs_client, "planner")
+    with jobs_engine.connect() as conn:
+        parent = str(
+            conn.execute(
+                text(
+                    "SELECT code FROM grid_unit WHERE level = 'general' AND valid_to IS NULL ORDER BY code LIMIT 1"
+                )
+            ).scalar_one()
+        )
     content = _geojson(
         grid_feature(f"{parent}901", parent=parent), grid_feature(f"{parent}902", parent=parent)
     )
-    res = planner.post(
+    res = jobs_client.post(
         "/api/io/grids/import",
         params={"reason": "新建小区 new compound"},
         files={"file": ("新网格.geojson", content)},
+        headers=headers,
     )
-    assert res.status_code == 200, res.text
-    newest = planner.get("/api/grids/generations", params={"limit": 1}).json()
+    assert res.status_code == 202, res.text
+    job = wait_for_job(jobs_client, res.json()["id"])
+    assert job["status"] == "succeeded", job
+    newest = jobs_client.get("/api/grids/generations", params={"limit": 1}).json()
     assert newest["total"] >= 2 and len(newest["items"]) == 1
     generation = newest["items"][0]
     assert generation | {"id": 0, "created_at": None} == {
@@ -71,28 +86,39 @@ def test_an_import_is_a_generation_with_who_why_and_what_changed(
         "units_changed": 0,
         "detail": {"file": "新网格.geojson", "format": "geojson", "crs": None, "replace": False},
     }
-    changes = planner.get(f"/api/grids/generations/{generation['id']}").json()
+    changes = jobs_client.get(f"/api/grids/generations/{generation['id']}").json()
     assert changes["total"] == 2
     assert [(u["code"], u["change"], u["version"]) for u in changes["units"]] == [
         (f"{parent}901", "added", 1),
         (f"{parent}902", "added", 1),
     ]
-    audited = session.execute(
-        text("SELECT actor, after FROM audit_log WHERE entity = 'grid_generation' AND entity_key = :k"),
-        {"k": str(generation["id"])},
-    ).one()
+    with jobs_engine.connect() as conn:
+        audited = conn.execute(
+            text("SELECT actor, after FROM audit_log WHERE entity = 'grid_generation' AND entity_key = :k"),
+            {"k": str(generation["id"])},
+        ).one()
     assert audited.actor == "planner" and audited.after["units_added"] == 2
 
 
-def test_a_replace_retires_and_versions_by_the_same_generation(planner: TestClient, session: Session) -> None:
+def test_a_replace_retires_and_versions_by_the_same_generation(
+    planner: TestClient, session: Session, tmp_path: Path
+) -> None:
     current = session.execute(text("SELECT count(*) FROM grid_unit WHERE valid_to IS NULL")).scalar_one()
     data = planner.get("/api/io/grids/export", params={"format": "geojson"}).json()
     dropped = [f for f in data["features"] if f["properties"]["level"] == "micro"][-1]["properties"]["code"]
     data["features"] = [f for f in data["features"] if f["properties"]["code"] != dropped]
-    res = planner.post(
-        "/api/io/grids/import", params={"replace": "true"}, files={"file": ("all.geojson", json.dumps(data))}
+    path = tmp_path / "all.geojson"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    # The import a job runs, here inside the test's rolled-back transaction (a whole-layer replace).
+    import_file(
+        session,
+        layer="grids",
+        path=path,
+        replace=True,
+        actor=accounts.principal_of(accounts.get_user(session, "planner")),
+        derived="none",
     )
-    assert res.status_code == 200, res.text
+    session.flush()
     generation = planner.get("/api/grids/generations", params={"limit": 1}).json()["items"][0]
     assert (generation["units_added"], generation["units_changed"], generation["units_retired"]) == (
         0,
