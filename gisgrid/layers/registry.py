@@ -491,6 +491,8 @@ MAP_LAYERS = (
         "polygon",
         401,
         order="t.ext_id",
+        # Below zoom 14 a compound (and a micro-grid) is a few pixels: a city view draws grids above them only.
+        min_zoom=14,
         identify_rank=1,
         style=_COMPOUND_STYLE,
         legend=(LegendItem("小区", "Compounds", _COMPOUND_STYLE, area=True),),
@@ -534,7 +536,7 @@ MAP_LAYERS = (
         style_by=("kind", _WALK_STYLES),
         legend=tuple(LegendItem(*_EDGE_LABELS[k], s) for k, s in _WALK_STYLES.items()),
     ),
-    _grid_layer("micro_grids", "micro", 410, label=Label("name", 17), identify_rank=2, min_zoom=13),
+    _grid_layer("micro_grids", "micro", 410, label=Label("name", 17), identify_rank=2, min_zoom=14),
     _grid_layer("general_grids", "general", 411, label=Label("name", 16), identify_rank=3),
     # A community's site usually stands near its middle: its label sits a little lower so both stay readable.
     _grid_layer("communities", "community", 412, label=Label("name", 0, (0, 18)), identify_rank=4),
