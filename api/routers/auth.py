@@ -175,19 +175,6 @@ def create_token(
     return {"token": issued.token, "name": body.name, "expires_at": issued.expires_at.isoformat()}
 
 
-def _token_row(token: accounts.TokenInfo) -> dict[str, Any]:
-    return {
-        "id": token.id,
-        "username": token.username,
-        "name": token.name,
-        "created_at": token.created_at.isoformat(),
-        "expires_at": token.expires_at.isoformat(),
-        "last_seen_at": token.last_seen_at.isoformat() if token.last_seen_at else None,
-        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
-        "active": token.active,
-    }
-
-
 @router.get(
     "/tokens",
     summary="API 令牌列表 List API tokens",
@@ -210,7 +197,7 @@ def list_tokens(
             expected="your own tokens (no username)",
         )
     who = None if all_accounts else (username or principal.username)
-    return [_token_row(t) for t in accounts.list_tokens(session, username=who)]
+    return [t.public() for t in accounts.list_tokens(session, username=who)]
 
 
 @router.delete(
@@ -227,8 +214,4 @@ def revoke_token(
     token_id: Annotated[str, Path(max_length=40, description="the id from GET /api/auth/tokens")],
 ) -> dict[str, Any]:
     owner = None if principal.can("users.manage") else principal.username
-    token = accounts.revoke_token(session, token_id=token_id, actor=principal, username=owner)
-    session.flush()
-    return _token_row(
-        next(t for t in accounts.list_tokens(session, username=token.username) if t.id == token.id)
-    )
+    return accounts.revoke_token(session, token_id=token_id, actor=principal, username=owner).public()

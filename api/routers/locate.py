@@ -63,7 +63,6 @@ async def get_locate(
         crs=crs,
         accuracy_m=settings.incidents.locate_accuracy_m if accuracy is None else accuracy,
         at=at,
-        contacts=principal.can("contacts.read"),
         viewer=principal,
     )
     return Response(orjson.dumps(body), media_type="application/json")

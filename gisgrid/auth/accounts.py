@@ -7,7 +7,7 @@ import hmac
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -281,6 +281,23 @@ class TokenInfo:
         """Not revoked and not expired."""
         return self.revoked_at is None and self.expires_at > _now()
 
+    def public(self) -> dict[str, Any]:
+        """The token as the API and the CLI show it (times in ISO 8601; never the IP)."""
+
+        def iso(t: datetime | None) -> str | None:
+            return t.isoformat() if t else None
+
+        return {
+            "id": self.id,
+            "username": self.username,
+            "name": self.name,
+            "created_at": self.created_at.isoformat(),
+            "expires_at": self.expires_at.isoformat(),
+            "last_seen_at": iso(self.last_seen_at),
+            "revoked_at": iso(self.revoked_at),
+            "active": self.active,
+        }
+
 
 def list_tokens(session: Session, *, username: str | None = None) -> list[TokenInfo]:
     """API tokens, newest first: of one account, or (username None) of every account."""
@@ -327,7 +344,7 @@ def revoke_token(
             expected="an id listed by GET /api/auth/tokens"
             + (" (more characters: it is ambiguous)" if matches else ""),
         )
-    token = matches[0]
+    token, now = matches[0], _now()
     session.execute(
         update(AuthSession)
         .where(
@@ -335,7 +352,7 @@ def revoke_token(
             AuthSession.kind == "token",
             AuthSession.revoked_at.is_(None),
         )
-        .values(revoked_at=_now())
+        .values(revoked_at=now)
     )
     audit.record(
         session,
@@ -345,7 +362,7 @@ def revoke_token(
         key=token.username,
         detail={"token": token.id, "name": token.name},
     )
-    return token
+    return replace(token, revoked_at=token.revoked_at or now)
 
 
 def verify_demo_password(user: AppUser, password: str) -> bool:

@@ -123,17 +123,7 @@ def users_tokens(
     with session() as sess:
         tokens = accounts.list_tokens(sess, username=username)
     if as_json:
-        rows = [
-            {
-                "id": t.id,
-                "username": t.username,
-                "name": t.name,
-                "created_at": t.created_at.isoformat(),
-                "expires_at": t.expires_at.isoformat(),
-                "active": t.active,
-            }
-            for t in tokens
-        ]
+        rows = [t.public() for t in tokens]  # the same fields as GET /api/auth/tokens
         console.print_json(json.dumps(rows, ensure_ascii=False))
         return
     table = Table("id", "user", "name", "created", "expires", "last used", "state")

@@ -103,18 +103,13 @@ def prepare(
     return LocateQuery(lon, lat, system, wlon, wlat, when, accuracy_m)
 
 
-def answer(
-    q: LocateQuery, row: Mapping[Any, Any], *, contacts: bool, viewer: Principal | None = None
-) -> dict[str, Any]:
-    """The response for a row of locate.sql whose path is not empty; phones as `viewer` may see them."""
+def answer(q: LocateQuery, row: Mapping[Any, Any], *, viewer: Principal | None = None) -> dict[str, Any]:
+    """The response for a row of locate.sql whose path is not empty; phones as `viewer` may see them (none for
+    anonymous callers; viewer None: the CLI and intake, which see them in full)."""
     path = row["path"]
     candidates = row["candidates"]
     micro = path[-1]
-    workers = (
-        contacts_policy.workers_for(viewer, row["workers"])
-        if contacts
-        else [{k: v for k, v in w.items() if k != "phone"} for w in row["workers"]]
-    )
+    workers = contacts_policy.workers_for(viewer, row["workers"])
     return {
         "input": {"lon": q.lon, "lat": q.lat, "crs": q.system.value},
         "wgs84": {
@@ -169,7 +164,6 @@ def locate(
     crs: str | InputCRS,
     accuracy_m: float = 15.0,
     at: datetime | None = None,
-    contacts: bool = True,
     viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """The grid answer for one point; a point outside every grid raises InvalidInput naming the nearest one."""
@@ -177,7 +171,7 @@ def locate(
     row = sql.run_prepared(session, LOCATE, q.params).mappings().one()
     if not row["path"]:
         raise outside_error(sql.run(session, NEAREST, q.params).mappings().first(), q)
-    return answer(q, row, contacts=contacts, viewer=viewer)
+    return answer(q, row, viewer=viewer)
 
 
 async def locate_async(
@@ -188,7 +182,6 @@ async def locate_async(
     crs: str | InputCRS,
     accuracy_m: float = 15.0,
     at: datetime | None = None,
-    contacts: bool = True,
     viewer: Principal | None = None,
 ) -> dict[str, Any]:
     """`locate` on the asyncpg pool (GET /api/locate): the same statements, checks and answer."""
@@ -196,7 +189,7 @@ async def locate_async(
     row = await db.fetchrow(LOCATE, q.params)
     if row is None or not row["path"]:
         raise outside_error(await db.fetchrow(NEAREST, q.params), q)
-    return answer(q, row, contacts=contacts, viewer=viewer)
+    return answer(q, row, viewer=viewer)
 
 
 def assign_point(session: Session, *, lon: float, lat: float, at: datetime) -> dict[str, Any]:

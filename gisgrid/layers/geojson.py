@@ -83,11 +83,12 @@ def layer_features(
     )
     rows = session.execute(text(sql), params).all()
     matched = rows[0].matched if rows else _count(session, layer, where, params)
+    hidden = frozenset() if private else _private_keys()  # once per page, not once per feature
     features = [
         {
             "type": "Feature",
             "geometry": json.loads(r.geometry),
-            "properties": public_properties(r.properties, private, viewer),
+            "properties": public_properties(r.properties, private=private, viewer=viewer, hidden=hidden),
         }
         for r in rows
     ]
@@ -103,21 +104,25 @@ def layer_features(
     }
 
 
-def _private_keys() -> set[str]:
-    return {fs.name for d in REGISTRY.datasets.values() for fs in d.properties() if fs.private}
+def _private_keys() -> frozenset[str]:
+    return frozenset(fs.name for d in REGISTRY.datasets.values() for fs in d.properties() if fs.private)
 
 
 def public_properties(
-    props: dict[str, Any], private: bool, viewer: Principal | None = None
+    props: dict[str, Any],
+    *,
+    private: bool,
+    viewer: Principal | None = None,
+    hidden: frozenset[str] | None = None,
 ) -> dict[str, Any]:
-    """Without the registry's private fields (households, population, phones) unless the caller may see them;
-    workers' phones as `viewer` may see them (full, masked: gisgrid/auth/contacts.py)."""
+    """Without the registry's private fields (households, population, phones; `hidden`, computed when not given)
+    unless the caller may see them; workers' phones as `viewer` may see them (full, masked: auth/contacts.py)."""
     if private:
         out = dict(props)
         if "workers" in out:
             out["workers"] = contacts.workers_for(viewer, out["workers"])
         return out
-    hidden = _private_keys()
+    hidden = _private_keys() if hidden is None else hidden
     out = {k: v for k, v in props.items() if k not in hidden}
     if "workers" in out:
         out["workers"] = [{k: v for k, v in w.items() if k != "phone"} for w in out["workers"]]

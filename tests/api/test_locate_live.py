@@ -69,7 +69,7 @@ def test_pool_answers_equal_the_synchronous_service(
     for x, y in zip(lon.tolist(), lat.tolist(), strict=True):
         live = dispatcher.get(LOCATE, params={"lon": x, "lat": y, "crs": system})
         assert live.status_code == 200, live.text
-        expected = locate_service.locate(session, lon=x, lat=y, crs=system, contacts=True)
+        expected = locate_service.locate(session, lon=x, lat=y, crs=system)
         assert _without_time(live.json()) == _without_time(expected)
 
 
