@@ -272,7 +272,7 @@ class Workspace:
         )
 
     def neighbours(self, geom: BaseGeometry, level: str) -> list[Unit]:
-        """Current units of `level` whose geometry touches `geom` (loaded into the workspace)."""
+        """Units of `level` whose geometry (as the change set has it) touches `geom`, loaded into the workspace."""
         rows = self.session.execute(
             text(
                 "SELECT code FROM grid_unit WHERE valid_to IS NULL AND level = :level "
@@ -290,7 +290,7 @@ class Workspace:
         out.extend(
             u
             for c, u in self.units.items()
-            if c in self.created and u.level == level and c not in seen and u.geom.distance(geom) < 1e-7
+            if u.level == level and c not in seen and c not in self.retired and u.geom.distance(geom) < 1e-7
         )
         return out
 
@@ -1444,18 +1444,41 @@ def check(ws: Workspace) -> list[Issue]:
             area = ws.area_m2(part)
             if area < sliver:
                 issues.append(Issue("sliver", "error", code, None, f"a piece of {area:.3f} m²", part))
-    # Each level covers the same area as before (no gap opened, nothing added).
-    for level in ("micro", "general", "community", "subdistrict"):
-        was = [_add_vertices(u.geom, ws.nodes) for c, u in ws.before.items() if u.level == level]
-        now = [u.geom for c, u in after.items() if u.level == level and (c in ws.before or c in ws.created)]
-        if not was and not now:
+    # Every parent the change set touches is tiled by its children (no gap inside it); the subdistrict's own
+    # outline does not move (only nodes may be added to it).
+    parents = {u.parent_code for u in edited.values() if u.parent_code} | {
+        c for c, u in edited.items() if u.level != "micro"
+    }
+    for code in sorted(parents):
+        parent = after.get(code) if code not in ws.retired else None
+        if parent is None:
             continue
-        diff = _polygonal(shapely.symmetric_difference(shapely.union_all(was), shapely.union_all(now)))
-        for part in _parts(diff):
+        kids = ws.children(code)
+        if not kids:
+            continue
+        covered = shapely.union_all([k.geom for k in kids], grid_size=GRID)
+        gap = _polygonal(shapely.difference(parent.geom, covered, grid_size=GRID))
+        for part in _parts(gap):
             area = ws.area_m2(part)
             if area >= NOISE_M2:
                 issues.append(
-                    Issue("gap", "error", None, None, f"{level}: {area:.3f} m² changed hands", part)
+                    Issue(
+                        "gap", "error", code, None, f"{area:.3f} m² of {code} in none of its children", part
+                    )
+                )
+    for code, unit in edited.items():
+        if unit.level == "subdistrict" and code in ws.before:
+            moved = ws.area_m2(shapely.symmetric_difference(unit.geom, ws.before[code].geom))
+            if moved >= sliver:
+                issues.append(
+                    Issue(
+                        "gap",
+                        "error",
+                        code,
+                        None,
+                        f"the subdistrict outline moved by {moved:.3f} m²",
+                        unit.geom.boundary,
+                    )
                 )
     # No overlap among the edited units and their neighbours of the same level.
     for code, unit in edited.items():
