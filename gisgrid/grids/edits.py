@@ -207,7 +207,7 @@ class Workspace:
         return self.session.scalars(stmt).first()
 
     def _load(self, row: GridUnit) -> Unit:
-        geom = wkb.loads(bytes(self.session.scalar(select(func.ST_AsBinary(row.geom)))))
+        geom = wkb.loads(bytes(self.session.execute(select(func.ST_AsBinary(row.geom))).scalar_one()))
         unit = Unit(
             code=row.code,
             level=row.level,
@@ -1286,7 +1286,7 @@ def restore(ws: Workspace, op: int, generation: Any) -> None:
     for row_id, code in ended:
         old = ws.session.get(GridUnit, row_id)
         assert old is not None
-        geom = wkb.loads(bytes(ws.session.scalar(select(func.ST_AsBinary(old.geom)))))
+        geom = wkb.loads(bytes(ws.session.execute(select(func.ST_AsBinary(old.geom))).scalar_one()))
         ws.retired.discard(code)
         ws.create(
             Unit(

@@ -27,6 +27,16 @@ from tests.conftest import bearer
 RULES = GridRuleSettings()
 
 
+def _pv(cs: Any) -> dict[str, Any]:
+    assert cs.preview is not None
+    return dict(cs.preview)
+
+
+def _gen(cs: Any) -> int:
+    assert cs.generation_id is not None
+    return int(cs.generation_id)
+
+
 def _principal(session: Session, username: str) -> Principal:
     row = session.execute(text("SELECT id, role FROM app_user WHERE username = :u"), {"u": username}).one()
     scope = session.execute(
@@ -114,7 +124,7 @@ def test_a_reshape_moves_the_shared_edge_for_both_grids_and_keeps_everything_til
     cs = changesets.create(
         session, operations=[{"op": "reshape", "a": a, "b": b, "line": line}], reason="r", ctx=admin
     )
-    assert {u["code"] for u in cs.preview["units"]} >= {a, b}
+    assert {u["code"] for u in _pv(cs)["units"]} >= {a, b}
     assert cs.base_versions[a] == 1 and cs.base_versions[b] == 1
     saved = changesets.save(session, cs.id, confirm_warnings=True, expected_version=None, ctx=admin)
     assert saved.status == "saved" and saved.generation_id
@@ -247,10 +257,10 @@ def test_a_split_makes_new_codes_west_to_east_conserves_households_and_needs_con
         reason="split",
         ctx=admin,
     )
-    new = cs.preview["results"][0]["codes"]
+    new = _pv(cs)["results"][0]["codes"]
     assert new == [f"{parent}{int(highest[-3:]) + 1:03d}", f"{parent}{int(highest[-3:]) + 2:03d}"]
     # The western part holds no compound: warnings (households out of range, no worker) need confirming.
-    assert {w["rule"] for w in cs.preview["warnings"]} >= {"household_range", "no_worker"}
+    assert {w["rule"] for w in _pv(cs)["warnings"]} >= {"household_range", "no_worker"}
     with pytest.raises(InvalidInput) as caught:
         changesets.save(session, cs.id, confirm_warnings=False, expected_version=None, ctx=admin)
     assert caught.value.field == "confirm_warnings"
@@ -387,9 +397,9 @@ def test_a_compound_moves_to_the_neighbour_with_its_households(
                 text("SELECT code, households FROM grid_unit WHERE code IN (:a, :b) AND valid_to IS NULL"),
                 {"a": a, "b": b},
             ).all()
-            assert [c["ext_id"] for c in cs.preview["compounds"]] == [ext_id]
+            assert [c["ext_id"] for c in _pv(cs)["compounds"]] == [ext_id]
             changesets.save(session, cs.id, confirm_warnings=True, expected_version=None, ctx=admin)
-            after = dict(
+            after: dict[str, int] = dict(
                 session.execute(
                     text(
                         "SELECT code, households FROM grid_unit WHERE code IN (:a, :b) AND valid_to IS NULL"
@@ -397,7 +407,7 @@ def test_a_compound_moves_to_the_neighbour_with_its_households(
                     {"a": a, "b": b},
                 ).all()
             )
-            was = dict(before)
+            was: dict[str, int] = dict(before)
             assert after[a] == was[a] - households and after[b] == was[b] + households
             inside = session.execute(
                 text(
@@ -430,7 +440,7 @@ def test_a_micro_grid_moves_to_the_neighbouring_general_grid_with_a_new_code(
     cs = changesets.create(
         session, operations=[{"op": "move_grid", "code": code, "to_parent": target}], reason="move", ctx=admin
     )
-    new = cs.preview["results"][0]["code"]
+    new = _pv(cs)["results"][0]["code"]
     assert new == f"{target}{int(highest[-3:]) + 1:03d}"
     changesets.save(session, cs.id, confirm_warnings=True, expected_version=None, ctx=admin)
     assert (
@@ -483,7 +493,7 @@ def test_scope_stale_drafts_and_reverts(session: Session, admin: changesets.Cont
     changesets.rebase(session, second.id, ctx=admin)
     changesets.save(session, second.id, confirm_warnings=True, expected_version=None, ctx=admin)
     with pytest.raises(EditRefused) as refused:
-        changesets.revert(session, generation_id=saved.generation_id, reason="undo", ctx=admin)
+        changesets.revert(session, generation_id=_gen(saved), reason="undo", ctx=admin)
     assert refused.value.details["rule"] == "changed_since"
     assert _errors(session) == []
 
@@ -518,9 +528,9 @@ def test_a_revert_restores_the_earlier_state_exactly(session: Session, admin: ch
         session, operations=[{"op": "split", "code": code, "line": line}], reason="s", ctx=admin
     )
     split = changesets.save(session, cs.id, confirm_warnings=True, expected_version=None, ctx=admin)
-    new = split.preview["results"][0]["codes"]
-    revert = changesets.revert(session, generation_id=split.generation_id, reason="undo", ctx=admin)
-    assert {u["change"] for u in revert.preview["units"] if u["code"] == code} == {"restored"}
+    new = _pv(split)["results"][0]["codes"]
+    revert = changesets.revert(session, generation_id=_gen(split), reason="undo", ctx=admin)
+    assert {u["change"] for u in _pv(revert)["units"] if u["code"] == code} == {"restored"}
     undone = changesets.save(session, revert.id, confirm_warnings=True, expected_version=None, ctx=admin)
     gen = session.execute(
         text("SELECT source FROM grid_generation WHERE id = :g"), {"g": undone.generation_id}
@@ -542,13 +552,14 @@ def test_a_revert_restores_the_earlier_state_exactly(session: Session, admin: ch
 def test_the_api_refuses_bad_operations_in_the_error_shape(client: TestClient, session: Session) -> None:
     client.headers["Authorization"] = bearer(session, client, "admin")
     a, b = next(_siblings(session))
-    for body in (
+    bodies: list[dict[str, Any]] = [
         {"operations": [{"op": "explode", "code": a}]},
         {"operations": [{"op": "reshape", "a": a, "b": b, "line": [["1e400", 0], [0, 0]]}]},
         {"operations": [{"op": "split", "code": a, "line": [[104.1, 30.6]]}]},
         {"operations": []},
         {"operations": [{"op": "rename", "code": "\u0000", "name": "x"}]},
-    ):
+    ]
+    for body in bodies:
         raw = json.dumps(body).replace('"1e400"', "1e400")  # a number JSON allows and floats cannot hold
         res = client.post("/api/grids/changes", content=raw, headers={"Content-Type": "application/json"})
         assert res.status_code == 422, (body, res.text)
