@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response
@@ -13,6 +14,7 @@ from api.deps import PrincipalDep, SessionDep, SettingsDep, policy
 from api.schemas.layers import LayerPage, LayerSummary
 from gisgrid import layers as layer_service
 from gisgrid.errors import InvalidInput
+from gisgrid.times import aware
 
 router = APIRouter(prefix="/api", tags=["layers"])
 
@@ -39,7 +41,8 @@ def list_layers(session: SessionDep) -> list[dict[str, Any]]:
         + ", ".join(layer_service.REGISTRY.map_layers)
         + ". Grid layers carry code, name, level, parent_code, households, population, version and the "
         "responsible workers' names and roles. Household and population figures and workers' (masked) phone "
-        "numbers are shown only to logged-in users."
+        "numbers are shown only to logged-in users. `at` (grid layers only): the grids in force at that time "
+        "(their workers are today's)."
     ),
     # Documented, not validated: a page holds up to the server's limit of features (the route answers itself,
     # with its ETag).
@@ -67,6 +70,10 @@ def get_layer(
         int | None, Query(ge=1, description="features per page (default and max: the server's limit)")
     ] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000, description="features to skip")] = 0,
+    at: Annotated[
+        datetime | None,
+        Query(description="ISO time with offset: the features in force then (grid layers only; default now)"),
+    ] = None,
     if_none_match: Annotated[str | None, Header(description="an ETag of an earlier answer")] = None,
 ) -> Response:
     cap = settings.map.layer_max_features
@@ -79,11 +86,20 @@ def get_layer(
         )
     private = principal.can("contacts.read")
     box = layer_service.parse_bbox(bbox)
+    when = aware(at, field="at")
     body = layer_service.layer_features(
-        session, name=layer, bbox=box, limit=limit or cap, offset=offset, private=private, viewer=principal
+        session,
+        name=layer,
+        bbox=box,
+        limit=limit or cap,
+        offset=offset,
+        private=private,
+        viewer=principal,
+        at=when,
     )
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
-    etag = layer_etag(content, query=f"{layer}|{box}|{limit or cap}|{offset}", private=private)
+    query = f"{layer}|{box}|{limit or cap}|{offset}|{when.isoformat() if when else ''}"
+    etag = layer_etag(content, query=query, private=private)
     headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "Cookie, Authorization"}
     if if_none_match is not None and etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=headers)

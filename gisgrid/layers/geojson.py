@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -21,8 +22,19 @@ def _props_sql(layer: MapLayer) -> str:
     return ", ".join(f"{fs.expr or 't.' + fs.col} AS {fs.name}" for fs in dataset.properties())
 
 
-def _where(layer: MapLayer) -> str:
-    return f"({REGISTRY.datasets[layer.dataset].current}) AND ({layer.where})"
+def _where(layer: MapLayer, at: datetime | None = None) -> str:
+    dataset = REGISTRY.datasets[layer.dataset]
+    if at is None:
+        return f"({dataset.current}) AND ({layer.where})"
+    if dataset.as_of is None:
+        with_history = sorted(n for n, m in REGISTRY.map_layers.items() if REGISTRY.datasets[m.dataset].as_of)
+        raise InvalidInput(
+            f"图层 {layer.name} 没有历史版本 Layer {layer.name} keeps no history: `at` cannot be used.",
+            field="at",
+            value=at.isoformat(),
+            expected="no `at`, or one of the layers with history: " + ", ".join(with_history),
+        )
+    return f"({dataset.as_of}) AND ({layer.where})"
 
 
 def _table(layer: MapLayer) -> str:
@@ -67,11 +79,15 @@ def layer_features(
     offset: int = 0,
     private: bool = False,
     viewer: Principal | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    """A GeoJSON FeatureCollection of one layer's features in `bbox`, one page of at most `limit`."""
+    """A GeoJSON FeatureCollection of one layer's features in `bbox`, one page of at most `limit`; with `at`
+    (layers with history: the grids), the features in force at that time instead of the current ones."""
     layer = get_layer(name)
-    where = _where(layer)
+    where = _where(layer, at)
     params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if at is not None:
+        params["at"] = at
     if bbox is not None:
         where += " AND t.geom && ST_MakeEnvelope(:minx, :miny, :maxx, :maxy, 4326)"
         params.update(zip(("minx", "miny", "maxx", "maxy"), bbox, strict=True))

@@ -82,6 +82,9 @@ class Dataset:
     extra: tuple[Field, ...] = ()  # map-only properties derived in SQL (version, workers, lengths, names)
     stored: tuple[str, ...] = ()  # columns the loader fills beside the fields (e.g. length_m)
     current: str = "TRUE"  # SQL (alias t) of the rows in force (grids: the current generation)
+    # SQL (alias t) of the rows in force at the bound parameter :at, for datasets that keep their history (grids:
+    # the generation in force then); None = no history, a layer request with `at` is refused.
+    as_of: str | None = None
     derived_from_geometry: Mapping[str, str] = field(default_factory=dict)  # column -> how: "length_m"
 
     def field(self, name: str) -> Field:
@@ -288,6 +291,7 @@ GRIDS = Dataset(
         f("workers", "json", "负责人", "Responsible", expr=_WORKERS),
     ),
     current="t.valid_to IS NULL",
+    as_of="t.valid_from <= :at AND (t.valid_to IS NULL OR t.valid_to > :at)",
 )
 SPECIAL_GRIDS = Dataset(
     "special_grids",

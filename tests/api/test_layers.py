@@ -89,6 +89,42 @@ def test_bad_parameters_name_the_value(client: TestClient, query: str, field: st
     assert err["field"] == field and err["expected"]
 
 
+def test_grid_layers_as_of_a_time_show_the_grids_then(client: TestClient, connection: Connection) -> None:
+    a, b = connection.execute(
+        text(
+            "SELECT a.code, b.code FROM grid_unit a JOIN grid_unit b ON a.parent_code = b.parent_code "
+            "AND a.code < b.code AND b.level = 'micro' AND b.valid_to IS NULL "
+            "AND ST_Relate(a.geom, b.geom, '****1****') WHERE a.level = 'micro' AND a.valid_to IS NULL "
+            "ORDER BY a.code LIMIT 1"
+        )
+    ).one()
+    before = connection.execute(text("SELECT clock_timestamp()")).scalar_one()
+    csrf = login(client, "admin")
+    draft = client.post(
+        "/api/grids/changes", json={"operations": [{"op": "merge", "codes": [a, b]}]}, headers=csrf
+    )
+    assert draft.status_code == 201, draft.text
+    saved = client.post(
+        f"/api/grids/changes/{draft.json()['id']}/save", json={"confirm_warnings": True}, headers=csrf
+    )
+    assert saved.status_code == 200, saved.text
+
+    def codes(query: str) -> set[str]:
+        body = client.get(f"/api/layers/micro_grids?limit=5000{query}").json()
+        return {f["properties"]["code"] for f in body["features"]}
+
+    then = codes("&at=" + before.isoformat().replace("+", "%2B"))
+    assert {a, b} <= then and len(then) == _db_count(connection, "micro_grids") + 1
+    assert b not in codes("")
+    # A layer that keeps no history refuses `at`; a time without its UTC offset is refused, never guessed.
+    for query, field in (
+        ("compounds?at=2026-01-01T00:00:00%2B08:00", "at"),
+        ("micro_grids?at=2026-01-01T00:00:00", "at"),
+    ):
+        res = client.get(f"/api/layers/{query}")
+        assert res.status_code == 422 and res.json()["error"]["field"] == field, res.text
+
+
 def test_swapped_bbox_says_so(client: TestClient) -> None:
     err = client.get("/api/layers/communities?bbox=30.6,104.1,30.7,104.2").json()["error"]
     assert "longitude comes first" in err["message"]
