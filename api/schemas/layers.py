@@ -75,6 +75,7 @@ class LayerSummary(Schema):
     geometry: str = Field(description="几何类型 polygon, line or point")
     key: str = Field(description="标识字段 the property that identifies a feature")
     count: int = Field(description="要素数 features in the layer")
+    history: bool = Field(description="有历史版本 the layer answers `at` (the features in force at a time)")
     map: MapHints
     fields: list[LayerField]
 

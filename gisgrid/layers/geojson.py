@@ -167,6 +167,7 @@ def layer_summaries(session: Session) -> list[dict[str, Any]]:
                 "geometry": layer.geometry,
                 "key": dataset.key,
                 "count": count,
+                "history": dataset.as_of is not None,
                 "map": layer.public(),
                 "fields": [fs.public() for fs in dataset.properties()],
             }

@@ -116,7 +116,10 @@ def test_grid_layers_as_of_a_time_show_the_grids_then(client: TestClient, connec
     then = codes("&at=" + before.isoformat().replace("+", "%2B"))
     assert {a, b} <= then and len(then) == _db_count(connection, "micro_grids") + 1
     assert b not in codes("")
-    # A layer that keeps no history refuses `at`; a time without its UTC offset is refused, never guessed.
+    # The layer list says which layers answer `at`; one that keeps no history refuses it, and a time without its
+    # UTC offset is refused, never guessed.
+    history = {row["name"]: row["history"] for row in client.get("/api/layers").json()}
+    assert history["micro_grids"] and history["communities"] and not history["compounds"]
     for query, field in (
         ("compounds?at=2026-01-01T00:00:00%2B08:00", "at"),
         ("micro_grids?at=2026-01-01T00:00:00", "at"),

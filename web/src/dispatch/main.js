@@ -20,14 +20,12 @@ import { initStats } from "./stats.js";
 import { incidentMeta, incidentPoints } from "./api.js";
 import { crsLabel, describe, setCategories } from "./format.js";
 import { applyTo, hasStoredChoice, onLangChange, setLang, t } from "../lib/i18n.js";
-import { localText } from "../layers/config.js";
-import { createLayer, relabel, updateLabelZoom } from "../layers/layers.js";
-import { createLoader } from "../layers/loader.js";
-import { createLayerPanel } from "../layers/panel.js";
+import { buildLayers as buildBaseLayers, createMap as createBaseMap, startLoader, wireLabels }
+  from "../layers/basemap.js";
 import { HIGHLIGHT } from "../layers/symbols.js";
 import { can, initSession, onUserChange } from "../lib/session.js";
 import { getJson } from "../lib/api.js";
-import { initChrome, setLoading, showBanner } from "../lib/ui.js";
+import { initChrome, showBanner } from "../lib/ui.js";
 
 const NIUSHIKOU = [30.640091, 104.105206];
 // The base for dispatching: no buildings, special grids or bank segments (the map page has those).
@@ -89,8 +87,7 @@ function showTab(name) {
 
 // Map ----------------------------------------------------------------------------------------------------
 function createMap() {
-  const map = L.map("dispatch-map", { minZoom: 10, maxZoom: 20, renderer: L.svg({ padding: 0.5 }), zoomSnap: 0.5 });
-  new ResizeObserver(() => map.invalidateSize({ pan: false })).observe(map.getContainer());
+  const map = createBaseMap("dispatch-map");
   map.createPane("gg-located").style.zIndex = "680";
   return map;
 }
@@ -107,36 +104,24 @@ function onSiteClick(name, lyr, event) {
 }
 
 function buildLayers(config) {
-  const cfgs = (config.layers || []).filter((cfg) => BASE_LAYERS.includes(cfg.name));
-  cfgs.forEach((cfg) => {
+  const base = buildBaseLayers(state.map, config, {
+    names: BASE_LAYERS,
     // Only the site markers are interactive: a click anywhere else is a click on the map, i.e. "locate here".
-    const group = createLayer(state.map, cfg, { onFeatureClick: onSiteClick, interactive: cfg.name === "sites" });
-    state.layers[cfg.name] = group;
-    state.cfgs[cfg.name] = cfg;
-    group.addTo(state.map);
+    onFeatureClick: onSiteClick,
+    interactive: (cfg) => cfg.name === "sites",
+    visible: () => true,
+    first: [{ name: "incidents", layer: state.incidents.layer, i18nKey: "layer.incidents" }],
   });
-  /** @type {import("../layers/panel.js").PanelEntry[]} */
-  const entries = [...cfgs].sort((a, b) => b.map.z_index - a.map.z_index)
-    .map((cfg) => ({ name: cfg.name, layer: state.layers[cfg.name], title: cfg.title }));
-  entries.unshift({ name: "incidents", layer: state.incidents.layer, i18nKey: "layer.incidents" });
-  return createLayerPanel(state.map, entries);
+  state.layers = base.layers;
+  state.cfgs = base.cfgs;
+  return base;
 }
 
-async function loadLayers(config, panel) {
-  const groups = Object.values(state.layers);
-  state.loader = createLoader(state.map, groups, {
+async function loadLayers(config, base) {
+  state.loader = startLoader(state.map, base, {
     pageSize: config.layer_max_features || 1000,
-    onStatus: (name, status) => {
-      panel.setStatus(name, status);
-      setLoading(groups.filter((g) => g.status !== "loading").length, groups.length);
-    },
-    onError: (name, err) => {
-      showBanner("error.layer", { layer: localText(state.cfgs[name]?.title) || name, message: describe(err) });
-    },
-    onLoaded: () => groups.forEach(relabel),
     pinned: (lyr) => lyr === state.highlighted,
   });
-  state.loader.update();
   await Promise.all([state.loader.settled(), loadGridOptions(config)]);
   listUi.gridsLoaded();
 }
@@ -191,13 +176,6 @@ function addCountControl(map) {
       render();
     },
   };
-}
-
-let attribution = null;
-function setAttribution() {
-  if (attribution) state.map.attributionControl.removeAttribution(attribution);
-  attribution = t("attribution.data");
-  state.map.attributionControl.addAttribution(attribution);
 }
 
 // The located point ------------------------------------------------------------------------------------------
@@ -427,16 +405,9 @@ async function boot() {
     return { loaded: [], failed: ["map-config"] };
   }
   if (!hasStoredChoice() && config.default_language) setLang(config.default_language, { remember: false });
-  const panel = buildLayers(config);
+  const base = buildLayers(config);
   const map = state.map;
-  const refreshLabels = () => updateLabelZoom(map, Object.values(state.layers));
-  map.on("zoomend", refreshLabels);
-  refreshLabels();
-  setAttribution();
-  onLangChange(() => {
-    Object.values(state.layers).forEach(relabel);
-    setAttribution();
-  });
+  const refreshLabels = wireLabels(map, state.layers);
   if (config.extent) {
     const [minx, miny, maxx, maxy] = config.extent;
     map.fitBounds([[miny, minx], [maxy, maxx]], { padding: [10, 10] });
@@ -445,7 +416,7 @@ async function boot() {
   }
   refreshLabels();
   map.on("click", (event) => mapClick(event.latlng));
-  await loadLayers(config, panel);
+  await loadLayers(config, base);
   await session;
   await state.started;
   return { loaded: Object.keys(state.layers) };

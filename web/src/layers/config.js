@@ -17,7 +17,7 @@ import { lang } from "../lib/i18n.js";
  * }} MapHints
  * @typedef {{
  *   name: string, title: Text, geometry: "polygon" | "line" | "point", key: string, count: number,
- *   map: MapHints, fields: Field[],
+ *   history?: boolean, map: MapHints, fields: Field[],
  * }} LayerConfig
  * @typedef {{
  *   tile_url: string | null, tile_attribution: string, default_language: string, layer_max_features: number,

@@ -51,10 +51,11 @@ function bboxParam(b) {
  * @param {LayerGroup[]} groups
  * @param {{pageSize: number, onStatus?: (name: string, status: LayerStatus) => void,
  *   onError?: (name: string, error: unknown) => void, onLoaded?: (group: LayerGroup) => void,
- *   pinned?: (lyr: FeatureLayer) => boolean}} options
+ *   pinned?: (lyr: FeatureLayer) => boolean, params?: (group: LayerGroup) => {[key: string]: unknown}}} options
+ *   `params`: more query parameters of a layer's requests (the planner's page asks for the grids `at` a time)
  */
 export function createLoader(map, groups, { pageSize, onStatus = () => {}, onError = () => {}, onLoaded = () => {},
-  pinned = () => false }) {
+  pinned = () => false, params = () => ({}) }) {
   /** @type {Map<string, Slot>} */
   const slots = new Map(groups.map((group) => [group.layerName, { group, loaded: null, pending: null,
     bbox: null, controller: null, task: null, error: null }]));
@@ -83,6 +84,7 @@ export function createLoader(map, groups, { pageSize, onStatus = () => {}, onErr
     const task = loadLayer(group.layerName, {
       pageSize,
       bbox,
+      params: params(group),
       signal: controller.signal,
       onPage: (page) => {
         if (controller.signal.aborted) return;
@@ -164,6 +166,16 @@ export function createLoader(map, groups, { pageSize, onStatus = () => {}, onErr
     settled,
     /** Re-read what is drawn (after a log-in or log-out: the properties change, the shapes do not). */
     refresh: () => {
+      update({ force: true });
+      return settled();
+    },
+    /** Drop every feature and read the view again (the shapes changed: a saved edit, another `params` time). */
+    reload: () => {
+      slots.forEach((slot) => {
+        abort(slot);
+        pruneFeatures(slot.group, null);
+        Object.assign(slot, { loaded: null, pending: null, bbox: null });
+      });
       update({ force: true });
       return settled();
     },

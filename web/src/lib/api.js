@@ -166,15 +166,16 @@ export function mapConfig() {
 
 /**
  * The features of one layer (within `bbox`, "minlon,minlat,maxlon,maxlat", when given), page by page (offset =
- * next_offset until null); `onPage(collection)` gets each page as it arrives so the map fills in progressively.
+ * next_offset until null); `onPage(collection)` gets each page as it arrives so the map fills in progressively;
+ * `params` are more query parameters (`at`: the grids in force at a time).
  * The browser revalidates each page with its ETag (the server answers 304 when nothing changed).
  */
-export async function loadLayer(name, { pageSize, onPage, bbox = null, signal = undefined }) {
+export async function loadLayer(name, { pageSize, onPage, bbox = null, params = {}, signal = undefined }) {
   let offset = 0;
   let total = 0;
   while (offset !== null && offset !== undefined) {
-    const page = await getJson(`/api/layers/${encodeURIComponent(name)}`, { bbox, limit: pageSize, offset },
-      { signal });
+    const page = await getJson(`/api/layers/${encodeURIComponent(name)}`,
+      { ...params, bbox, limit: pageSize, offset }, { signal });
     onPage(page);
     total += page.features.length;
     // An empty page would otherwise loop for ever if the server ever mis-reported next_offset.

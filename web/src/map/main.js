@@ -7,14 +7,13 @@
 import "./strings.js";
 import { initAccount } from "../lib/account.js";
 import { mapConfig } from "../lib/api.js";
-import { applyTo, hasStoredChoice, onLangChange, setLang, t } from "../lib/i18n.js";
+import { applyTo, hasStoredChoice, setLang } from "../lib/i18n.js";
 import { canEditGrid, initSession, onUserChange } from "../lib/session.js";
-import { initChrome, setLoading, showBanner } from "../lib/ui.js";
-import { identifyOrder, localText } from "../layers/config.js";
-import { createLayer, relabel, updateLabelZoom } from "../layers/layers.js";
+import { initChrome, showBanner } from "../lib/ui.js";
+import { buildLayers as buildBaseLayers, createMap, describeError, startLoader, wireLabels } from "../layers/basemap.js";
+import { identifyOrder } from "../layers/config.js";
+import { relabel } from "../layers/layers.js";
 import { addLegend } from "../layers/legend.js";
-import { createLoader } from "../layers/loader.js";
-import { createLayerPanel } from "../layers/panel.js";
 import { HIGHLIGHT } from "../layers/symbols.js";
 import { openGridEditor } from "./editor.js";
 import { featuresAt } from "./identify.js";
@@ -26,6 +25,7 @@ import { initSearch } from "./search.js";
  * @typedef {import("../layers/config.js").LayerConfig} LayerConfig
  * @typedef {import("../layers/layers.js").LayerGroup} LayerGroup
  * @typedef {import("../layers/layers.js").FeatureLayer} FeatureLayer
+ * @typedef {import("../layers/basemap.js").BaseLayers} BaseLayers
  * @typedef {{layer: string, properties: {[key: string]: any}, leafletLayer?: FeatureLayer}} Hit
  */
 
@@ -38,7 +38,7 @@ const GRID_LAYER_OF_LEVEL = /** @type {{[level: string]: string}} */ ({ subdistr
 let resolveReady = () => {};
 /**
  * @type {{map: L.Map, layers: {[name: string]: LayerGroup}, config: MapConfig | null,
- *   cfgs: {[name: string]: LayerConfig}, identify: string[], loader: ReturnType<typeof createLoader> | null,
+ *   cfgs: {[name: string]: LayerConfig}, identify: string[], loader: ReturnType<typeof startLoader> | null,
  *   ready: Promise<any>, refreshed: Promise<any>, popup: (L.Popup & {hits?: Hit[]}) | null,
  *   highlighted: FeatureLayer | null}}
  */
@@ -56,15 +56,6 @@ const state = {
   highlighted: null,
 };
 /** @type {any} */ (window).gisgrid = state;
-
-function createMap() {
-  // SVG renderer (not canvas) so every feature is a DOM element tests and CSS can see.
-  const map = L.map("map", { minZoom: 10, maxZoom: 20, renderer: L.svg({ padding: 0.5 }), zoomSnap: 0.5 });
-  // Leaflet only watches the window; the banner or a wrapping header also resize the map, and a stale size
-  // would put clicks and popups in the wrong place.
-  new ResizeObserver(() => map.invalidateSize({ pan: false })).observe(map.getContainer());
-  return map;
-}
 
 /** @param {string} selector */
 function controlWidth(selector) {
@@ -218,66 +209,32 @@ function addTiles(config) {
 
 /** @param {MapConfig} config */
 function buildLayers(config) {
-  config.layers.forEach((cfg) => {
-    const group = createLayer(state.map, cfg, { onFeatureClick });
-    state.layers[cfg.name] = group;
-    state.cfgs[cfg.name] = cfg;
-    if (cfg.map.visible) group.addTo(state.map);
-  });
-  state.identify = identifyOrder(config.layers);
-  // The panel lists them as the map stacks them, top first (as the legend does).
-  /** @type {import("../layers/panel.js").PanelEntry[]} */
-  const entries = [...config.layers].sort((a, b) => b.map.z_index - a.map.z_index)
-    .map((l) => ({ name: l.name, layer: state.layers[l.name], title: l.title }));
   const tiles = addTiles(config);
-  if (tiles) entries.push({ name: "tiles", layer: tiles, i18nKey: "layer.tiles" });
-  return createLayerPanel(state.map, entries);
+  // The panel lists the layers as the map stacks them, top first (as the legend does), the tiles last.
+  const base = buildBaseLayers(state.map, config, { onFeatureClick,
+    extra: tiles ? [{ name: "tiles", layer: tiles, i18nKey: "layer.tiles" }] : [] });
+  state.layers = base.layers;
+  state.cfgs = base.cfgs;
+  state.identify = identifyOrder(config.layers);
+  return base;
 }
 
 /**
  * Load what the first view shows; resolves to {loaded, failed} (layer names) once every visible layer is in.
  * @param {MapConfig} config
- * @param {ReturnType<typeof createLayerPanel>} panel
+ * @param {BaseLayers} base
  */
-async function startLoading(config, panel) {
+async function startLoading(config, base) {
   const groups = Object.values(state.layers);
-  const loader = createLoader(state.map, groups, {
+  const loader = startLoader(state.map, base, {
     pageSize: config.layer_max_features || 1000,
-    onStatus: (name, status) => {
-      panel.setStatus(name, status);
-      const busy = groups.filter((g) => g.status === "loading").length;
-      setLoading(groups.length - busy, groups.length);
-    },
-    onError: (name, err) => {
-      const message = /** @type {any} */ (err)?.describe ? /** @type {any} */ (err).describe() : String(err);
-      showBanner("error.layer", { layer: localText(state.cfgs[name]?.title) || name, message });
-    },
-    // Layers arrive in any order: shorten labels by their parents' names now that parents may be known.
-    onLoaded: () => groups.forEach(relabel),
     pinned: (lyr) => lyr === state.highlighted,
   });
   state.loader = loader;
-  loader.update();
   await loader.settled();
   const failed = groups.filter((g) => g.status === "failed").map((g) => g.layerName);
   const loaded = groups.filter((g) => g.status === "loaded").map((g) => g.layerName);
   return { loaded, failed };
-}
-
-/** @type {string | null} */
-let attribution = null;
-
-function setAttribution() {
-  // Leaflet re-renders attribution from stored strings, so swap the whole string on a language change.
-  if (attribution) state.map.attributionControl.removeAttribution(attribution);
-  attribution = t("attribution.data");
-  state.map.attributionControl.addAttribution(attribution);
-}
-
-function onLanguage() {
-  Object.values(state.layers).forEach(relabel);
-  setAttribution();
-  refreshPopup();
 }
 
 /** Re-read the drawn features: a log-in adds households, population and phones, a log-out drops them. */
@@ -301,13 +258,9 @@ function watchSession() {
 /** @param {MapConfig} config */
 function wireMap(config) {
   const map = state.map;
-  const refreshLabels = () => updateLabelZoom(map, Object.values(state.layers));
-  map.on("zoomend", refreshLabels);
-  refreshLabels();
+  wireLabels(map, state.layers, { onLanguage: refreshPopup });
   map.on("popupclose", clearHighlight);
   addLegend(map, config.layers);
-  setAttribution();
-  onLangChange(onLanguage);
 }
 
 async function boot() {
@@ -317,19 +270,19 @@ async function boot() {
   watchSession();
   // The layers are read with whatever session cookie the browser holds; the header only needs to catch up.
   const session = initSession();
-  state.map = createMap();
+  state.map = createMap("map");
   /** @type {MapConfig} */
   let config;
   try {
     config = await mapConfig();
   } catch (err) {
     state.map.setView(NIUSHIKOU, 15);
-    showBanner("error.config", { message: /** @type {any} */ (err).describe ? /** @type {any} */ (err).describe() : String(err) });
+    showBanner("error.config", { message: describeError(err) });
     return { loaded: [], failed: ["map-config"] };
   }
   state.config = config;
   if (!hasStoredChoice() && config.default_language) setLang(config.default_language, { remember: false });
-  const panel = buildLayers(config);
+  const base = buildLayers(config);
   wireMap(config);
   fitExtent(state.map, config.extent);
   initSearch({
@@ -338,7 +291,7 @@ async function boot() {
     list: document.getElementById("search-results"),
     onPick: focusResult,
   });
-  const summary = await startLoading(config, panel);
+  const summary = await startLoading(config, base);
   await session;
   return summary;
 }
