@@ -39,4 +39,5 @@ interface Window {
   gisgridDispatchImport: any;
   gisgridDispatchList: any;
   gisgridDispatchStats: any;
+  gisgridPlan: any;
 }

@@ -1,6 +1,7 @@
 // The account corner of the header: a 登录 button for visitors, or the user's name, role and 退出 for a logged-in
-// user (plus the audit page link for roles that may read it, and the dispatch page link for the roles that read
-// incidents), and the log-in dialog. Shared by the map page, the audit page and the dispatch page.
+// user (plus the audit page link for roles that may read it, the dispatch page link for the roles that read
+// incidents and the planner's page link for the roles that edit grids), and the log-in dialog. Shared by the map,
+// audit, dispatch and planner's pages.
 
 import { t } from "./i18n.js";
 import { esc } from "./html.js";
@@ -30,15 +31,18 @@ function roleHtml(user) {
   return `<span class="user-role" data-i18n="${esc(key)}">${esc(t(key))}</span>`;
 }
 
-function userHtml(user, { auditLink, dispatchLink }) {
+function userHtml(user, { auditLink, dispatchLink, planLink }) {
   // Every role that reads incidents gets the dispatch page (read-only for those who may not report).
   const dispatch = dispatchLink && can("incidents.read")
     ? `<a class="dispatch-link" href="/static/dispatch.html" data-i18n="auth.dispatch">${esc(t("auth.dispatch"))}</a>`
     : "";
+  // The roles that edit grids get the planner's page (boundary edits).
+  const plan = planLink && can("grids.edit")
+    ? `<a class="plan-link" href="/plan" data-i18n="auth.plan">${esc(t("auth.plan"))}</a>` : "";
   const link = auditLink && can("audit.read")
     ? `<a class="audit-link" href="/static/audit.html" data-i18n="auth.audit">${esc(t("auth.audit"))}</a>` : "";
   const name = `<span class="user-name">${esc(user.display_name || user.username)}</span>`;
-  return `${name}${roleHtml(user)}${dispatch}${link}` +
+  return `${name}${roleHtml(user)}${plan}${dispatch}${link}` +
     `<button type="button" class="logout-button" data-i18n="auth.logout">${esc(t("auth.logout"))}</button>`;
 }
 
@@ -90,12 +94,12 @@ function createDialog() {
 }
 
 /** Render the account corner into `container` and keep it in step with the session. */
-export function initAccount(container, { auditLink = true, dispatchLink = true } = {}) {
+export function initAccount(container, { auditLink = true, dispatchLink = true, planLink = true } = {}) {
   const dialog = createDialog();
   const render = () => {
     const user = currentUser();
     container.classList.toggle("logged-in", user.authenticated);
-    container.innerHTML = user.authenticated ? userHtml(user, { auditLink, dispatchLink })
+    container.innerHTML = user.authenticated ? userHtml(user, { auditLink, dispatchLink, planLink })
       : `<button type="button" class="login-button" data-i18n="auth.login">${esc(t("auth.login"))}</button>`;
   };
   container.addEventListener("click", async (event) => {

@@ -21,3 +21,23 @@ export function textSpan(value) {
   span.textContent = String(value ?? "");
   return span;
 }
+
+/**
+ * An element built from text, never from HTML: `el("td", {className: "num", text: "12"})`, with attributes
+ * (`attrs`, set as attribute values) and children (nodes, or strings added as text nodes).
+ * @param {string} tag
+ * @param {{className?: string, text?: unknown, title?: string, attrs?: {[name: string]: string}}} [props]
+ * @param {...(Node | string | null | undefined | false)} children
+ * @returns {HTMLElement}
+ */
+export function el(tag, { className, text, title, attrs } = {}, ...children) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (title) node.title = title;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  Object.entries(attrs || {}).forEach(([name, value]) => node.setAttribute(name, value));
+  children.forEach((child) => {
+    if (child) node.append(child);
+  });
+  return node;
+}

@@ -74,6 +74,7 @@ const STRINGS = {
     "audit.next": "下一页",
     "audit.loading": "正在加载…",
     "auth.dispatch": "事件调度",
+    "auth.plan": "网格规划",
   },
   en: {
     "app.title": "gisgrid 微网实格",
@@ -141,6 +142,7 @@ const STRINGS = {
     "audit.next": "Next",
     "audit.loading": "Loading…",
     "auth.dispatch": "Dispatch",
+    "auth.plan": "Grid planning",
   },
 };
 
