@@ -36,6 +36,17 @@ class Reshape:
 
 
 @dataclass
+class Move:
+    """Move compound `compound` (clicked at `compound_point`) from micro-grid `home` to its neighbour `to`."""
+
+    home: str
+    to: str
+    compound: str
+    compound_name: str
+    compound_point: LonLat
+
+
+@dataclass
 class Split:
     """Cut `code` along the line p1 → p2 (drawn by two clicks)."""
 
@@ -222,3 +233,22 @@ def pick_merge(session: Session, ctx: changesets.Context, *, away_from: BaseGeom
         if accepted(session, ctx, [{"op": "merge", "codes": [a, b], "keep": a}]):
             return a, b
     raise AssertionError("no pair of micro-grids to merge in the demo data")
+
+
+def pick_move(session: Session, ctx: changesets.Context) -> Move:
+    """A compound the server moves into the neighbouring micro-grid, every grid staying in the household range."""
+    for a, b, _ in _siblings(session, limit=200):
+        rows = session.execute(
+            text(
+                "SELECT c.ext_id, c.name, ST_X(p), ST_Y(p) FROM compound c JOIN grid_unit g ON g.code = :a "
+                "AND g.valid_to IS NULL AND ST_Contains(g.geom, ST_PointOnSurface(c.geom)) CROSS JOIN LATERAL "
+                "(SELECT ST_PointOnSurface(coalesce(nullif(ST_Buffer(c.geom::geography, -3)::geometry, "
+                "'POLYGON EMPTY'::geometry), c.geom)) AS p) s ORDER BY c.ext_id"
+            ),
+            {"a": a},
+        ).all()
+        for ext_id, name, x, y in rows:
+            op = {"op": "move_place", "kind": "compound", "ext_id": ext_id, "to": b}
+            if accepted(session, ctx, [op]):
+                return Move(a, b, ext_id, name, (float(x), float(y)))
+    raise AssertionError("no compound to move in the demo data")

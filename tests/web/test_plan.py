@@ -19,7 +19,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from gisgrid.db.engine import session_scope
-from gisgrid.grids import topology
+from gisgrid.grids import changesets, topology
 from tests.web import plan_picks as picks
 from tests.web.conftest import BrowserLog
 from tests.web.pages import SETTLE, assert_clean, clear_expected_errors, log_in
@@ -74,8 +74,27 @@ def wait_ops(page: Page, n: int) -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def journey(engine: Engine) -> Iterator[dict[str, Any]]:
-    """The edits to make (picked on the database as it is), and afterwards the database put back."""
+def restored(engine: Engine) -> Iterator[dict[str, Any]]:
+    """What the test may change, as it is before; put back afterwards."""
+    with engine.connect() as conn:
+        before = {
+            "errors": 0,
+            "workers": conn.execute(text("SELECT worker_id, grid_code FROM worker_grid")).all(),
+            "last_generation": conn.execute(text("SELECT max(id) FROM grid_generation")).scalar_one(),
+            "last_change_set": conn.execute(
+                text("SELECT coalesce(max(id), 0) FROM grid_change_set")
+            ).scalar_one(),
+        }
+    try:
+        yield before
+    finally:
+        with session_scope(engine) as session:
+            _restore(session, before)
+
+
+@pytest.fixture
+def journey(engine: Engine, restored: dict[str, Any]) -> dict[str, Any]:
+    """The edits to make, picked on the database as it is (and checked with the server's preview)."""
     with session_scope(engine) as session:
         ctx = picks.context(session, "planner")
         reshape = picks.pick_reshape(session, ctx)
@@ -83,23 +102,15 @@ def journey(engine: Engine) -> Iterator[dict[str, Any]]:
         split = picks.pick_split(session, ctx, away_from=near)
         merge = picks.pick_merge(session, ctx, away_from=shapely.union(near, picks.geom(session, split.code)))
         made = {
+            **restored,
             "reshape": reshape,
             "split": split,
             "merge": merge,
             "inner": {c: picks.inner_point(session, c) for c in (reshape.a, split.code, merge[0], merge[1])},
             "errors": topology.validate(session, rules=picks.RULES)["errors"],
-            "workers": session.execute(text("SELECT worker_id, grid_code FROM worker_grid")).all(),
-            "last_generation": session.execute(text("SELECT max(id) FROM grid_generation")).scalar_one(),
-            "last_change_set": session.execute(
-                text("SELECT coalesce(max(id), 0) FROM grid_change_set")
-            ).scalar_one(),
         }
         session.rollback()
-    try:
-        yield made
-    finally:
-        with session_scope(engine) as session:
-            _restore(session, made)
+    return made
 
 
 def _restore(session: Session, made: dict[str, Any]) -> None:
@@ -342,4 +353,72 @@ def test_a_scoped_planner_sees_other_communities_edges_locked(
     expect(page.locator("#plan-grid")).to_contain_text("不在您的管辖范围")
     expect(page.locator(".plan-tools [data-tool='split']")).to_be_disabled()
     expect(page.locator(".plan-handle")).to_have_count(0)
+    assert_clean(browser_log, live_url)
+
+
+def test_a_stale_save_names_who_changed_the_grid_and_rebases(
+    page: Page, browser_log: BrowserLog, live_url: str, engine: Engine, restored: dict[str, Any]
+) -> None:
+    with session_scope(engine) as session:
+        move = picks.pick_move(session, picks.context(session, "planner"))
+        inner = {move.home: picks.inner_point(session, move.home)}
+        session.rollback()
+    open_plan(page, live_url)
+    log_in(page, "planner")
+    expect(page.locator("#plan-work")).to_be_visible()
+    # 移交小区: the compound (a click on it), then the neighbour from the list under the tools.
+    select(page, move.home, inner[move.home])
+    page.click(".plan-tools [data-tool='move']")
+    view(page, move.compound_point, 18)
+    page.mouse.click(*pixel(page, move.compound_point))
+    expect(page.locator("#plan-tool-hint")).to_contain_text(move.compound_name)
+    page.locator(f"#plan-pick button[data-code='{move.to}']").click()
+    op = {"op": "move_place", "kind": "compound", "ext_id": move.compound, "to": move.to}
+    assert wait_ops(page, 1) == [op]
+    expect(page.locator(f"#plan-preview li[data-compound='{move.compound}']")).to_contain_text(move.to)
+    # The draft lives on the server: after a reload the page offers it again.
+    page.reload()
+    page.wait_for_function("() => window.gisgridPlan && window.gisgridPlan.ready")
+    page.locator("#plan-resume button.primary").click()
+    assert wait_ops(page, 1) == [op]
+    expect(page.locator(f"#plan-preview li[data-compound='{move.compound}']")).to_contain_text(move.to)
+    # Meanwhile an administrator renames the grid and saves.
+    with session_scope(engine) as session:
+        ctx = picks.context(session, "admin")
+        other = changesets.create(
+            session,
+            operations=[{"op": "rename", "code": move.home, "name": "他人改名"}],
+            reason="并发",
+            ctx=ctx,
+        )
+        changesets.save(session, other.id, confirm_warnings=True, expected_version=None, ctx=ctx)
+    if page.evaluate("() => window.gisgridPlan.workspace.draft.state.preview.warnings.length"):
+        page.locator("#plan-confirm input").check()
+    page.locator("#plan-save-button").click()
+    stale = page.locator("#plan-stale")
+    expect(stale).to_be_visible()
+    expect(stale.locator(f"li[data-code='{move.home}']")).to_contain_text("admin")
+    expect(stale.locator(f"li[data-code='{move.home}']")).to_contain_text("并发")
+    clear_expected_errors(browser_log, 409)
+    # 基于最新重做: the draft is checked on the new state and saves.
+    page.locator("#plan-rebase").click()
+    expect(page.locator("#plan-status")).to_contain_text("已基于最新")
+    expect(stale).to_be_hidden()
+    if page.evaluate("() => window.gisgridPlan.workspace.draft.state.preview.warnings.length"):
+        page.locator("#plan-confirm input").check()
+    page.locator("#plan-save-button").click()
+    expect(page.locator("#plan-status")).to_contain_text("已保存", timeout=30_000)
+    with engine.connect() as conn:
+        holder = conn.execute(
+            text(
+                "SELECT g.code, g.name FROM grid_unit g JOIN compound c ON c.ext_id = :e AND ST_Contains(g.geom, "
+                "ST_PointOnSurface(c.geom)) WHERE g.level = 'micro' AND g.valid_to IS NULL"
+            ),
+            {"e": move.compound},
+        ).one()
+        assert holder.code == move.to
+        renamed = conn.execute(
+            text("SELECT name FROM grid_unit WHERE code = :c AND valid_to IS NULL"), {"c": move.home}
+        ).scalar_one()
+        assert renamed == "他人改名"
     assert_clean(browser_log, live_url)

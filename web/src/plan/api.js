@@ -9,6 +9,7 @@ import { getJson, request } from "../lib/api.js";
 /**
  * @typedef {{[key: string]: any}} Operation
  * @typedef {{id: number, status: string, version: number, reason: string | null, operations: Operation[],
+ *   created_by?: string | null, updated_at?: string,
  *   base_versions: {[code: string]: number}, generation_id: number | null, preview: any}} ChangeSet
  */
 
@@ -43,6 +44,14 @@ export async function updateDraft(id, operations, version, reason) {
  */
 export function getDraft(id) {
   return getJson(`/api/grids/changes/${id}`);
+}
+
+/**
+ * Drafts not yet saved or cancelled, newest first (everyone's: the caller picks their own).
+ * @returns {Promise<{total: number, items: ChangeSet[]}>}
+ */
+export function openDrafts() {
+  return getJson("/api/grids/changes", { status: "draft", limit: 50 });
 }
 
 /**

@@ -13,7 +13,7 @@ import { snapPoint } from "./snap.js";
 /**
  * @typedef {{neighbour: string, neighbour_name: string, same_parent: boolean, editable: boolean, length_m: number,
  *   line: {type: string, coordinates: number[][]}, lockedBy?: string}} Edge
- * @typedef {{code: string, name: string, geometry: any}} Grid
+ * @typedef {{code: string, name: string, geometry: any}} Grid  geometry null: the draft retires it
  */
 
 const PANES = { grid: "plan-grid", edges: "plan-edges", handles: "plan-handles" };
@@ -150,7 +150,7 @@ export function createEdgeEditor(map, { onReshape, targets }) {
   const render = () => {
     group.clearLayers();
     if (!state.grid) return;
-    L.geoJSON(state.grid.geometry, { pane: PANES.grid, interactive: false,
+    if (state.grid.geometry) L.geoJSON(state.grid.geometry, { pane: PANES.grid, interactive: false,
       style: { className: "plan-selected", color: "#ff6f00", weight: 2, fillColor: "#ffb300", fillOpacity: 0.12 } })
       .addTo(group);
     state.edges.forEach(drawEdge);

@@ -10,24 +10,21 @@
 import "./strings.js";
 import { initAccount } from "../lib/account.js";
 import { mapConfig } from "../lib/api.js";
-import { el } from "../lib/html.js";
 import { applyTo, hasStoredChoice, onLangChange, setLang, t } from "../lib/i18n.js";
-import { can, currentUser, inScope, initSession, onUserChange } from "../lib/session.js";
+import { currentUser, initSession, onUserChange } from "../lib/session.js";
 import { initChrome, showBanner } from "../lib/ui.js";
 import { buildLayers, createMap, describeError, startLoader, wireLabels } from "../layers/basemap.js";
 import { featuresAt } from "../map/identify.js";
-import * as api from "./api.js";
-import { drawLine } from "./draw.js";
 import { createEdgeEditor } from "./edges.js";
 import { createHistory, localTime } from "./history.js";
-import { vertexTargets } from "./snap.js";
+import { redrawSelection, reselect, selectGrid } from "./selection.js";
+import { $, allowed, editing, els, state } from "./state.js";
+import { apply, hint, merge, moveCompound, neighbourButtons, setTool, snapTargets, stopTool } from "./tools.js";
 import { createWorkspace } from "./workspace.js";
 
 /**
  * @typedef {import("./api.js").Operation} Operation
- * @typedef {import("./edges.js").Edge} Edge
- * @typedef {{code: string, name: string, level: string, parent_code: string | null, version: number,
- *   geometry: any, edges: Edge[]}} Selected
+ * @typedef {import("./state.js").Selected} Selected
  */
 
 const NIUSHIKOU = /** @type {L.LatLngTuple} */ ([30.640091, 104.105206]);
@@ -38,291 +35,7 @@ const TOOLS = ["split", "merge", "move", "rename"];
 
 /** @type {(summary: any) => void} */
 let resolveReady = () => {};
-/**
- * @type {{map: L.Map, layers: {[name: string]: import("../layers/layers.js").LayerGroup}, cfgs: {[name: string]: any},
- *   loader: ReturnType<typeof startLoader> | null, ready: Promise<any>, selected: Selected | null,
- *   tool: string | null, compound: any, at: string | null, drawing: ReturnType<typeof drawLine> | null,
- *   user: any, selecting: Promise<void>, workspace: ReturnType<typeof createWorkspace>,
- *   editor: ReturnType<typeof createEdgeEditor>, history: ReturnType<typeof createHistory>, tab: string}}
- */
-const state = /** @type {any} */ ({
-  map: null,
-  layers: {},
-  cfgs: {},
-  loader: null,
-  ready: new Promise((r) => (resolveReady = r)),
-  selected: null,
-  tool: null,
-  compound: null,
-  at: null,
-  drawing: null,
-  user: null,
-  selecting: Promise.resolve(),
-  tab: "edit",
-});
-window.gisgridPlan = state;
-
-const $ = (/** @type {string} */ id) => /** @type {any} */ (document.getElementById(id));
-const els = {
-  gate: $("plan-gate"),
-  gateText: $("plan-gate-text"),
-  gateLogin: $("plan-gate-login"),
-  work: $("plan-work"),
-  grid: $("plan-grid"),
-  past: $("plan-past"),
-  hint: $("plan-tool-hint"),
-  pick: $("plan-pick"),
-  rename: /** @type {HTMLFormElement} */ ($("plan-rename")),
-};
-
-// Who may edit what ------------------------------------------------------------------------------------------
-const allowed = () => Boolean(state.user?.authenticated && can("grids.edit"));
-// Editing needs a planner, the map at 现在 (not in the past) and no call on the way.
-const editing = () => allowed() && state.at === null;
-
-/** Micro-grids the draft has already changed by other steps than moving their shared edges. */
-function lockedCodes() {
-  const s = state.workspace.draft.state;
-  const pv = s.preview;
-  if (!pv) return new Set();
-  const reshaped = new Set(s.ops.flatMap((op) => (op.op === "reshape" ? [op.a, op.b] : op.op === "rename"
-    ? [op.code] : [])));
-  return new Set(pv.units.filter((/** @type {any} */ u) => u.level === "micro"
-    && (u.change !== "changed" || !reshaped.has(u.code))).map((/** @type {any} */ u) => u.code));
-}
-
-/**
- * @param {number[][]} a
- * @param {number[][]} b
- */
-function sameEnds(a, b) {
-  const eq = (/** @type {number[]} */ p, /** @type {number[]} */ q) => Math.abs(p[0] - q[0]) < 2e-7
-    && Math.abs(p[1] - q[1]) < 2e-7;
-  const [a0, a1, b0, b1] = [a[0], a[a.length - 1], b[0], b[b.length - 1]];
-  return (eq(a0, b0) && eq(a1, b1)) || (eq(a0, b1) && eq(a1, b0));
-}
-
-/** The selected grid's edges as the draft has them: moved edges follow the draft's newest reshape of them. */
-function draftEdges() {
-  const sel = state.selected;
-  if (!sel) return [];
-  const locked = lockedCodes();
-  const ops = state.workspace.draft.state.ops;
-  return sel.edges.map((edge) => {
-    let line = edge.line;
-    ops.forEach((op) => {
-      const pair = (op.a === sel.code && op.b === edge.neighbour) || (op.b === sel.code && op.a === edge.neighbour);
-      if (op.op === "reshape" && pair && sameEnds(op.line, line.coordinates)) {
-        line = { type: "LineString", coordinates: op.line };
-      }
-    });
-    const lockedBy = state.at !== null ? "plan.edge_locked_past"
-      : locked.has(sel.code) || locked.has(edge.neighbour) ? "plan.edge_locked_draft" : undefined;
-    return { ...edge, line, lockedBy };
-  });
-}
-
-// The selected grid ------------------------------------------------------------------------------------------
-function renderGrid() {
-  const sel = state.selected;
-  if (!sel) {
-    els.grid.replaceChildren(el("p", { className: "plan-hint", text: t("plan.select_hint") }));
-    return;
-  }
-  const edges = draftEdges();
-  const rows = edges.map((e, i) => {
-    const editable = e.editable && !e.lockedBy;
-    const why = editable ? t("plan.edge_editable") : t(e.lockedBy || (e.same_parent ? "plan.edge_locked"
-      : "plan.edge_locked_scope"));
-    return el("li", { className: editable ? "plan-edge-row editable" : "plan-edge-row locked",
-      attrs: { "data-neighbour": e.neighbour, "data-edge": String(i) } },
-    el("span", { text: e.neighbour_name }), " ", el("code", { text: e.neighbour }), " ",
-    el("span", { className: "plan-muted", text: `${t("unit.m", { n: Math.round(e.length_m) })} · ${why}` }));
-  });
-  const locked = lockedCodes().has(sel.code);
-  els.grid.replaceChildren(...[
-    el("h2", { className: "plan-grid-title" }, el("span", { text: sel.name }), " ", el("code", { text: sel.code })),
-    locked ? el("p", { className: "plan-note", text: t("plan.grid_in_draft") }) : null,
-    !inScope(sel.code) ? el("p", { className: "plan-note", text: t("plan.out_of_scope") }) : null,
-    el("p", { className: "plan-hint", text: t("plan.edges_hint") }),
-    el("ul", { className: "plan-edges" }, ...rows),
-  ].filter((node) => node !== null));
-}
-
-function redrawSelection() {
-  const sel = state.selected;
-  if (sel) state.editor.show({ code: sel.code, name: sel.name, geometry: sel.geometry }, draftEdges());
-  else state.editor.clear();
-  renderGrid();
-  renderTools();
-}
-
-/**
- * Select micro-grid `code`: read its outline and shared edges (and its versions for the history tab).
- * @param {string} code
- */
-async function selectGrid(code) {
-  const run = async () => {
-    state.history.load(code);
-    try {
-      const data = await api.gridEdges(code);
-      state.selected = { ...data, edges: data.edges || [] };
-    } catch (err) {
-      state.selected = null;
-      state.workspace.say("plan.select_failed", { code, message: describeError(err) }, "error");
-    }
-    redrawSelection();
-  };
-  state.selecting = state.selecting.then(run, run);
-  return state.selecting;
-}
-
-/** Read the selected grid again (after a save, a rebase): it may have been retired. */
-async function reselect() {
-  const code = state.selected?.code;
-  if (!code) return;
-  try {
-    const data = await api.gridEdges(code);
-    state.selected = { ...data, edges: data.edges || [] };
-  } catch {
-    state.selected = null;
-  }
-  redrawSelection();
-  state.history.load(state.selected ? code : null);
-}
-
-// Tools ------------------------------------------------------------------------------------------------------
-/** The neighbours a merge or a compound move may go to: the selected grid's neighbours (one button each). */
-function neighbourButtons(/** @type {(code: string) => void} */ onPick, /** @type {boolean} */ sameParent) {
-  const seen = new Set();
-  const buttons = draftEdges().filter((e) => e.editable && !e.lockedBy && (!sameParent || e.same_parent)
-    && !seen.has(e.neighbour) && seen.add(e.neighbour))
-    .map((e) => {
-      const b = el("button", { attrs: { type: "button", "data-code": e.neighbour } }, el("span", { text:
-        e.neighbour_name }), " ", el("code", { text: e.neighbour }));
-      b.addEventListener("click", () => onPick(e.neighbour));
-      return b;
-    });
-  els.pick.replaceChildren(...(buttons.length ? buttons : [el("p", { className: "plan-muted",
-    text: t("plan.no_neighbours") })]));
-  els.pick.hidden = false;
-}
-
-/**
- * @param {string | null} key
- * @param {{[k: string]: unknown}} [params]
- */
-function hint(key, params = {}) {
-  els.hint.hidden = !key;
-  els.hint.textContent = key ? t(key, params) : "";
-  els.hint.dataset.key = key || "";
-}
-
-function stopTool() {
-  state.drawing?.stop();
-  state.drawing = null;
-  state.tool = null;
-  state.compound = null;
-  els.pick.hidden = true;
-  els.pick.replaceChildren();
-  els.rename.hidden = true;
-  hint(null);
-  state.editor.setEnabled(editing());
-  renderTools();
-}
-
-/**
- * Add a step to the draft; the tool in use ends either way.
- * @param {Operation} op
- */
-async function apply(op) {
-  stopTool();
-  const ok = await state.workspace.push(op);
-  redrawSelection();
-  return ok;
-}
-
-function startSplit() {
-  const sel = /** @type {Selected} */ (state.selected);
-  hint("plan.hint.split");
-  state.editor.setEnabled(false);
-  state.drawing = drawLine(state.map, {
-    targets: snapTargets,
-    onPoint: (n) => hint(n < 2 ? "plan.hint.split" : "plan.hint.split_more", { n }),
-    onCancel: () => stopTool(),
-    onFinish: async (line) => {
-      state.drawing = null;
-      const ok = await apply({ op: "split", code: sel.code, line });
-      if (ok) state.workspace.say("plan.split_done", { codes: splitCodes().join(", ") }, "success");
-    },
-  });
-}
-
-/** The codes the draft's splits created (for naming them). */
-function splitCodes() {
-  const results = state.workspace.draft.state.preview?.results || [];
-  return results.flatMap((/** @type {any} */ r) => r.codes || []);
-}
-
-/** @param {string} code */
-const merge = (code) => apply({ op: "merge", codes: [/** @type {Selected} */ (state.selected).code, code],
-  keep: /** @type {Selected} */ (state.selected).code });
-
-/** @param {string} to */
-const moveCompound = (to) => apply({ op: "move_place", kind: "compound", ext_id: String(state.compound.id), to });
-
-function startRename() {
-  const select = els.rename.elements.namedItem("code");
-  const units = state.workspace.draft.state.preview?.units || [];
-  const nameOf = (/** @type {string} */ code) => units.find((/** @type {any} */ u) => u.code === code)?.name
-    || (code === state.selected?.code ? state.selected?.name : code);
-  const gone = new Set(units.filter((/** @type {any} */ u) => ["retired", "recoded"].includes(u.change))
-    .map((/** @type {any} */ u) => u.code));
-  const codes = [...new Set([...(state.selected ? [state.selected.code] : []), ...splitCodes()])]
-    .filter((c) => !gone.has(c));
-  select.replaceChildren(...codes.map((c) => el("option", { text: `${nameOf(c)} (${c})`, attrs: { value: c } })));
-  const fill = () => {
-    els.rename.elements.namedItem("name").value = nameOf(select.value) || "";
-  };
-  select.onchange = fill;
-  fill();
-  els.rename.hidden = false;
-  hint("plan.hint.rename");
-  els.rename.elements.namedItem("name").focus();
-}
-
-/** @param {string} tool */
-function setTool(tool) {
-  const again = state.tool === tool;
-  stopTool();
-  if (again || !state.selected || !editing()) return;
-  state.tool = tool;
-  if (tool === "split") startSplit();
-  else if (tool === "merge") {
-    hint("plan.hint.merge");
-    neighbourButtons(merge, true);
-  } else if (tool === "move") hint("plan.hint.move");
-  else if (tool === "rename") startRename();
-  renderTools();
-}
-
-function renderTools() {
-  const sel = state.selected;
-  const usable = Boolean(sel) && editing() && sel?.level === "micro" && inScope(sel.code)
-    && !lockedCodes().has(sel.code);
-  document.querySelectorAll(".plan-tools [data-tool]").forEach((b) => {
-    const tool = b.dataset.tool;
-    b.disabled = !(usable || (tool === "rename" && editing() && splitCodes().length > 0));
-    b.setAttribute("aria-pressed", String(state.tool === tool));
-  });
-}
-
-/** Vertices to snap to near `box`: the drawn micro-grids and compounds, and the draft's new shapes. */
-function snapTargets(/** @type {L.LatLngBounds} */ box) {
-  const units = state.workspace.draft.state.preview?.units || [];
-  const extra = units.map((/** @type {any} */ u) => u.geometry_after?.coordinates).filter(Boolean);
-  return vertexTargets(state.map, [state.layers.micro_grids, state.layers.compounds], box, extra);
-}
+state.ready = new Promise((r) => (resolveReady = r));
 
 // The map ----------------------------------------------------------------------------------------------------
 /** @param {L.LeafletMouseEvent} event */
@@ -403,7 +116,10 @@ function applyUser(user) {
     state.selected = null;
     redrawSelection();
     state.history.load(null);
-    if (allowed()) state.history.loadGenerations();
+    if (allowed()) {
+      state.history.loadGenerations();
+      state.workspace.offerResume(user.username);
+    }
   }
   state.editor.setEnabled(editing());
 }
@@ -437,6 +153,7 @@ function initPanels() {
     status: $("plan-status"),
     preview: $("plan-preview"),
     stale: $("plan-stale"),
+    resume: $("plan-resume"),
     form: $("plan-save"),
     confirm: $("plan-confirm"),
     save: $("plan-save-button"),

@@ -42,7 +42,8 @@ export function describeOp(op) {
 
 /**
  * @param {L.Map} map
- * @param {{ops: HTMLElement, status: HTMLElement, preview: HTMLElement, stale: HTMLElement, form: HTMLFormElement,
+ * @param {{ops: HTMLElement, status: HTMLElement, preview: HTMLElement, stale: HTMLElement, resume: HTMLElement,
+ *   form: HTMLFormElement,
  *   confirm: HTMLElement, save: HTMLButtonElement, cancel: HTMLButtonElement, undo: HTMLButtonElement,
  *   redo: HTMLButtonElement}} els
  * @param {{editable: () => boolean, onChange: () => void, onSaved: (cs: ChangeSet) => void,
@@ -145,6 +146,7 @@ export function createWorkspace(map, els, hooks) {
    * @param {Operation} op
    */
   const push = async (op) => {
+    els.resume.hidden = true;
     say("plan.checking");
     const ok = await draft.push(op);
     if (ok) {
@@ -240,23 +242,65 @@ export function createWorkspace(map, els, hooks) {
     renderStatus();
   });
 
+  /**
+   * Offer the newest draft `username` left unsaved (drafts live on the server: a reload or another browser finds
+   * them): 继续 makes it the draft here, 取消 cancels it.
+   * @param {string} username
+   */
+  const offerResume = async (username) => {
+    els.resume.hidden = true;
+    els.resume.replaceChildren();
+    /** @type {ChangeSet[]} */
+    let mine;
+    try {
+      mine = (await api.openDrafts()).items.filter((cs) => cs.created_by === username);
+    } catch {
+      return; // nothing to offer; the page works without it
+    }
+    const cs = mine[0];
+    if (!cs || draft.state.ops.length || draft.state.id !== null) return;
+    const go = el("button", { className: "primary", text: t("plan.resume_open"), attrs: { type: "button" } });
+    const drop = el("button", { text: t("plan.resume_cancel"), attrs: { type: "button" } });
+    go.addEventListener("click", () => {
+      els.resume.hidden = true;
+      adoptDraft(cs);
+      say("plan.resumed", { id: cs.id }, "info");
+    });
+    drop.addEventListener("click", async () => {
+      try {
+        await api.cancelDraft(cs.id);
+      } catch (err) {
+        say("plan.failed", { message: describeError(err) }, "error");
+      }
+      offerResume(username);
+    });
+    els.resume.replaceChildren(el("p", { text: t("plan.resume", { id: cs.id, n: cs.operations.length,
+      at: localTime(cs.updated_at) }) }), el("div", { className: "form-actions" }, go, drop));
+    els.resume.hidden = false;
+  };
+
+  /** @param {ChangeSet} cs */
+  const adoptDraft = (cs) => {
+    ui.stale = null;
+    refusalGroup.clearLayers();
+    els.resume.hidden = true;
+    draft.adopt(cs);
+  };
+
   return {
     draft,
     push,
+    offerResume,
     say,
     render,
     save,
     showRefusal,
-    /** @param {ChangeSet} cs */
-    adopt(cs) {
-      ui.stale = null;
-      refusalGroup.clearLayers();
-      draft.adopt(cs);
-    },
+    adopt: adoptDraft,
     /** Forget the local draft (another user logged in); the server keeps it. */
     forget() {
       ui.stale = null;
       refusalGroup.clearLayers();
+      els.resume.hidden = true;
       draft.clear();
       say(null);
     },
