@@ -147,8 +147,32 @@ class RestoreOp(OpBase):
     generation: int = Field(ge=1, le=2**62)
 
 
+class PartitionOp(OpBase):
+    """重新划分 Re-divide a general grid into new micro-grids, each the area of a list of its compounds (borders
+    along the street midlines, no compound cut); every compound of the general grid in exactly one part. The
+    old micro-grids retire (their workers go to the new part covering most of their grid); new codes west to
+    east, then north to south."""
+
+    op: Literal["partition"]
+    general: GridCode
+    parts: list[list[Annotated[str, Field(min_length=1, max_length=32)]]] = Field(
+        min_length=1, max_length=500
+    )
+    names: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=500
+    )
+
+
 Operation = Annotated[
-    ReshapeOp | SplitOp | MergeOp | MovePlaceOp | MoveGridOp | RenameOp | AssignWorkerOp | RestoreOp,
+    ReshapeOp
+    | SplitOp
+    | MergeOp
+    | MovePlaceOp
+    | MoveGridOp
+    | PartitionOp
+    | RenameOp
+    | AssignWorkerOp
+    | RestoreOp,
     Field(discriminator="op"),
 ]
 
@@ -329,3 +353,58 @@ class GridVersion(Schema):
     source: str | None
     reason: str | None
     geometry: Geometry
+
+
+class PartitionCompound(Schema):
+    """A compound of a proposed micro-grid."""
+
+    ext_id: str
+    name: str
+    households: int
+
+
+class ProposedPart(Schema):
+    """One proposed micro-grid."""
+
+    compounds: list[PartitionCompound]
+    households: int
+    population: int
+    compactness: float = Field(description="Polsby-Popper 4πA/P² (1 = a circle)")
+    contiguous: bool
+    geometry: Geometry
+
+
+class CurrentPart(Schema):
+    """One current micro-grid of the general grid."""
+
+    code: str
+    name: str
+    households: int
+    population: int
+    compactness: float
+    geometry: Geometry
+
+
+class PartitionFigures(Schema):
+    """How a division scores."""
+
+    micro_grids: int
+    households_min: int
+    households_max: int
+    households_stdev: float
+    out_of_range: int = Field(description="micro-grids outside the household range")
+    compactness_mean: float
+    compounds_cut: int
+
+
+class PartitionProposal(Schema):
+    """自动划分建议 A proposed division of a general grid, beside the current one (nothing saved)."""
+
+    general: str
+    method: str
+    parts: list[ProposedPart]
+    figures: PartitionFigures
+    current: list[CurrentPart]
+    current_figures: PartitionFigures
+    warnings: list[str]
+    operations: list[JsonObject] = Field(description="the change set's operations that would save it")

@@ -49,7 +49,17 @@ PLACE_SAMPLE_M = 4.0
 GRID = 1e-7
 # Where a point counts as lying on a boundary (degrees): a node rounded to the grid is within 0.71 GRID of it.
 ON_LINE_DEG = 1.5e-7
-OPERATIONS = ("reshape", "split", "merge", "move_place", "move_grid", "rename", "assign_worker", "restore")
+OPERATIONS = (
+    "reshape",
+    "split",
+    "merge",
+    "move_place",
+    "move_grid",
+    "partition",
+    "rename",
+    "assign_worker",
+    "restore",
+)
 # Compounds and buildings: one by its id, and those meeting an area (the table name is never from input).
 PLACE_SQL = {
     table: {
@@ -1066,21 +1076,179 @@ def move_place(ws: Workspace, op: int, kind: Any, ext_id: Any, to: Any) -> None:
 def _nearest_region(
     ws: Workspace, grid: BaseGeometry, place: BaseGeometry, others: list[BaseGeometry]
 ) -> BaseGeometry:
-    """The part of `grid` nearer to `place` than to any of `others` (a Voronoi partition of sampled outlines,
-    computed in metres and returned in WGS 84)."""
-    inverse = projector(srid=ws.srid, inverse=True)
-    seeds: dict[tuple[float, float], bool] = {}  # one seed per point (Voronoi refuses repeated points)
-    for i, geom in enumerate([place, *others]):
-        outline = shapely.segmentize(ws.metric(geom).boundary, PLACE_SAMPLE_M)
-        for x, y in shapely.get_coordinates(outline):
-            seeds.setdefault((round(float(x), 3), round(float(y), 3)), i == 0)
+    """The part of `grid` nearer to `place` than to any of `others` (see place_regions)."""
     if not others:
         return grid
+    return place_regions(ws, grid, [place, *others])[0]
+
+
+def place_regions(ws: Workspace, grid: BaseGeometry, places: list[BaseGeometry]) -> list[BaseGeometry]:
+    """For each place, the area nearer to it than to any other place: a Voronoi partition of the places'
+    outlines sampled every PLACE_SAMPLE_M metres, computed in metres and returned in WGS 84, covering `grid`'s
+    envelope. Between two compounds its border runs along the middle of the street that separates them."""
+    inverse = projector(srid=ws.srid, inverse=True)
+    seeds: dict[tuple[float, float], int] = {}  # one seed per point (Voronoi refuses repeated points)
+    for i, geom in enumerate(places):
+        outline = shapely.segmentize(ws.metric(geom).boundary, PLACE_SAMPLE_M)
+        for x, y in shapely.get_coordinates(outline):
+            seeds.setdefault((round(float(x), 3), round(float(y), 3)), i)
+    if len(places) == 1:
+        return [grid]
     envelope = ws.metric(grid).envelope.buffer(50)
     cells = shapely.voronoi_polygons(MultiPoint(list(seeds)), extend_to=envelope, ordered=True)
-    mine = [c for c, own in zip(cells.geoms, seeds.values(), strict=True) if own]
-    region = shapely.union_all(mine)
-    return shapely.transform(region, inverse)
+    owned: list[list[BaseGeometry]] = [[] for _ in places]
+    for cell, owner in zip(cells.geoms, seeds.values(), strict=True):
+        owned[owner].append(cell)
+    return [shapely.transform(shapely.union_all(cs), inverse) for cs in owned]
+
+
+def partition(ws: Workspace, op: int, code: Any, parts: Any, names: Any = None) -> list[str]:
+    """Re-divide a general grid into new micro-grids, each the area of a list of its compounds (their regions of
+    place_regions, so borders follow the streets and no compound is cut); the old micro-grids retire. The parts
+    get new codes west to east, then north to south; returns them."""
+    if not isinstance(code, str):
+        raise refuse(
+            "bad_code",
+            "需要总网格编码 general is required.",
+            field="general",
+            value=str(code),
+            expected="a general grid's code",
+            op=op,
+        )
+    ws.in_scope(code, op=op)
+    general = ws.get(code, op=op)
+    if general.level != "general":
+        raise refuse(
+            "level",
+            f"{code} 不是总网格 {code} is a {general.level} grid, not a general grid.",
+            field="general",
+            value=code,
+            expected="a general grid's code",
+            codes=[code],
+            op=op,
+        )
+    places = general_compounds(ws, general)
+    known = {ext_id for ext_id, _ in places}
+    expected = "a list of parts, each a list of compound ids, every compound of the general grid exactly once"
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, list) and p for p in parts):
+        raise refuse(
+            "bad_parts",
+            "分区无效 parts must be a non-empty list of non-empty lists.",
+            field="parts",
+            value=str(parts)[:200],
+            expected=expected,
+            op=op,
+        )
+    listed = [e for p in parts for e in p]
+    unknown = sorted({str(e) for e in listed} - known)
+    missing = sorted(known - {str(e) for e in listed})
+    twice = sorted({str(e) for e in listed if listed.count(e) > 1})
+    if unknown or missing or twice:
+        raise refuse(
+            "bad_parts",
+            f"分区须恰好包含 {code} 的每个小区一次 The parts must hold every compound of {code} exactly once"
+            + (f"; not in it: {', '.join(unknown[:10])}" if unknown else "")
+            + (f"; missing: {', '.join(missing[:10])}" if missing else "")
+            + (f"; twice: {', '.join(twice[:10])}" if twice else "")
+            + ".",
+            field="parts",
+            value=(unknown or missing or twice)[0],
+            expected=expected,
+            codes=[code],
+            op=op,
+        )
+    if names is not None and (
+        not isinstance(names, list)
+        or len(names) > len(parts)
+        or not all(isinstance(n, str) and n.strip() for n in names)
+    ):
+        raise refuse(
+            "bad_names",
+            "名称无效 names must be non-empty names, one per part at most.",
+            field="names",
+            value=str(names)[:200],
+            expected=f"up to {len(parts)} names",
+            op=op,
+        )
+    ids = [e for e, _ in places]
+    regions = dict(zip(ids, place_regions(ws, general.geom, [g for _, g in places]), strict=True))
+    part_regions = [shapely.union_all([regions[str(e)] for e in p]) for p in parts]
+    shapes = _faces_by_region(general.geom, part_regions)
+    for i, shape in enumerate(shapes):
+        if shape.is_empty or len(_parts(shape)) != 1:
+            raise refuse(
+                "not_contiguous",
+                f"第 {i + 1} 个分区不连通 Part {i + 1} is not one piece: its compounds do not border each other.",
+                field="parts",
+                value=i + 1,
+                expected="parts whose compounds form one connected area",
+                where=shape if not shape.is_empty else None,
+                codes=[code],
+                op=op,
+            )
+    kids = ws.children(code)
+    olds = [copy(k) for k in kids]
+    order = sorted(range(len(shapes)), key=lambda i: (round(shapes[i].centroid.x, 6), -shapes[i].centroid.y))
+    news: list[Unit] = []
+    for rank, i in enumerate(order):
+        name = (names[i].strip() if names and i < len(names) else f"{general.name}第{rank + 1:02d}微网格")[
+            :100
+        ]
+        news.append(
+            ws.create(
+                Unit(
+                    code=ws.allocate_code(code),
+                    level="micro",
+                    parent_code=code,
+                    name=name,
+                    name_en=None,
+                    households=0,
+                    population=0,
+                    geom=shapes[i],
+                )
+            )
+        )
+    for kid in kids:
+        ws.retire(kid.code)
+    redistribute(ws, olds, news)
+    for old in olds:
+        heir = max(
+            news, key=lambda n: (ws.area_m2(shapely.intersection(n.geom, old.geom, grid_size=GRID)), n.code)
+        )
+        ws.move_workers(old.code, heir.code)
+    _node_neighbours(ws, _new_nodes(general.geom, shapes), skip={n.code for n in news})
+    ws.notes.append(f"{code}: {len(olds)} micro-grids → {len(news)} ({', '.join(n.code for n in news)})")
+    return [n.code for n in news]
+
+
+def general_compounds(ws: Workspace, general: Unit) -> list[tuple[str, BaseGeometry]]:
+    """The compounds of a general grid (by their point on surface), in id order."""
+    rows = ws.session.execute(
+        text(
+            "SELECT ext_id, ST_AsBinary(geom) FROM compound WHERE geom && ST_GeomFromWKB(:g, 4326) "
+            "AND ST_Intersects(ST_GeomFromWKB(:g, 4326), ST_PointOnSurface(geom)) ORDER BY ext_id"
+        ),
+        {"g": shapely.to_wkb(general.geom)},
+    ).all()
+    return [(e, _polygonal(wkb.loads(bytes(g)))) for e, g in rows]
+
+
+def _faces_by_region(outline: BaseGeometry, regions: list[BaseGeometry]) -> list[BaseGeometry]:
+    """`outline` divided among `regions` (which cover it), noded once on the coordinate grid so that
+    neighbouring parts share their vertices exactly."""
+    noded = shapely.union_all([outline.boundary, *[r.boundary for r in regions]], grid_size=GRID)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    shapely.prepare(outline)
+    owned: list[list[BaseGeometry]] = [[] for _ in regions]
+    for face in faces:
+        point = face.representative_point()
+        if not outline.contains(point):
+            continue
+        owner = next((i for i, r in enumerate(regions) if r.contains(point)), None)
+        if owner is None:
+            owner = max(range(len(regions)), key=lambda i: regions[i].intersection(face).area)
+        owned[owner].append(face)
+    return [_polygonal(shapely.union_all(fs, grid_size=GRID)) if fs else Polygon() for fs in owned]
 
 
 def move_grid(ws: Workspace, op: int, code: Any, to_parent: Any) -> str:
@@ -1371,6 +1539,8 @@ def apply(ws: Workspace, operations: Any) -> list[dict[str, Any]]:
             move_place(ws, i, args.get("kind"), args.get("ext_id"), args.get("to"))
         elif kind == "move_grid":
             result["code"] = move_grid(ws, i, args.get("code"), args.get("to_parent"))
+        elif kind == "partition":
+            result["codes"] = partition(ws, i, args.get("general"), args.get("parts"), args.get("names"))
         elif kind == "rename":
             rename(ws, i, args.get("code"), args.get("name"), args.get("name_en"))
         elif kind == "assign_worker":
@@ -1388,6 +1558,7 @@ OP_ARGS: dict[str, tuple[str, ...]] = {
     "merge": ("codes", "keep", "name"),
     "move_place": ("kind", "ext_id", "to"),
     "move_grid": ("code", "to_parent"),
+    "partition": ("general", "parts", "names"),
     "rename": ("code", "name", "name_en"),
     "assign_worker": ("worker", "add", "remove"),
     "restore": ("generation",),
