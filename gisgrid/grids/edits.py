@@ -494,6 +494,44 @@ def parse_line(value: Any, *, op: int, field: str = "line") -> LineString:
     return line
 
 
+SNAP_SQL = """
+SELECT ST_AsBinary(ST_Collect(p)) FROM (
+    SELECT (ST_DumpPoints(geom)).geom AS p FROM walk_edge WHERE geom && ST_Expand(ST_GeomFromWKB(:g, 4326), :d)
+    UNION ALL
+    SELECT (ST_DumpPoints(geom)).geom FROM compound WHERE geom && ST_Expand(ST_GeomFromWKB(:g, 4326), :d)
+    UNION ALL
+    SELECT (ST_DumpPoints(geom)).geom FROM grid_unit
+     WHERE valid_to IS NULL AND level = 'micro' AND geom && ST_Expand(ST_GeomFromWKB(:g, 4326), :d)
+) v WHERE ST_DWithin(p, ST_GeomFromWKB(:g, 4326), :d)
+"""
+
+
+def snap_line(ws: Workspace, line: LineString) -> LineString:
+    """The drawn line with each vertex within GISGRID_EDIT_SNAP_M metres of a vertex of a street or path, a
+    compound outline or a micro-grid moved onto it (the page snaps in pixels while drawing; this is the same in
+    metres, for lines from anywhere)."""
+    deg = ws.rules.edit_snap_m / 111_320 / max(math.cos(math.radians(line.centroid.y)), 0.1)
+    raw = ws.session.execute(text(SNAP_SQL), {"g": shapely.to_wkb(line), "d": deg}).scalar()
+    if raw is None:
+        return line
+    targets = shapely.get_parts(wkb.loads(bytes(raw)))
+    tree = shapely.STRtree(targets)
+    coords = []
+    for x, y in line.coords:
+        here = Point(x, y)
+        i = tree.nearest(here)
+        best = targets[int(i)] if i is not None else None
+        if best is not None and ws.length_m(LineString([here, best])) <= ws.rules.edit_snap_m:
+            coords.append((best.x, best.y))
+        else:
+            coords.append((x, y))
+    deduped = [c for k, c in enumerate(coords) if k == 0 or c != coords[k - 1]]
+    if len(deduped) < 2:
+        return line
+    snapped = LineString(deduped)
+    return snapped if snapped.is_simple else line
+
+
 def _self_crossing(line: LineString) -> BaseGeometry | None:
     segs = [LineString(line.coords[i : i + 2]) for i in range(len(line.coords) - 1)]
     for i, a in enumerate(segs):
@@ -690,7 +728,7 @@ def reshape(ws: Workspace, op: int, a_code: Any, b_code: Any, raw_line: Any) -> 
             expected="two neighbouring micro-grids",
             op=op,
         )
-    line = parse_line(raw_line, op=op)
+    line = snap_line(ws, parse_line(raw_line, op=op))
     edges = shared_edges(a.geom, b.geom)
     if not edges:
         raise refuse(
@@ -811,7 +849,7 @@ def reshape(ws: Workspace, op: int, a_code: Any, b_code: Any, raw_line: Any) -> 
 def split(ws: Workspace, op: int, code: Any, raw_line: Any, names: Any = None) -> list[str]:
     """Cut a micro-grid along a drawn line into parts with new codes (W→E, then N→S); returns the codes."""
     unit = _micro(ws, code, op=op)
-    line = parse_line(raw_line, op=op)
+    line = snap_line(ws, parse_line(raw_line, op=op))
     pieces = _cut(unit.geom, line)
     if len(pieces) < 2:
         raise refuse(

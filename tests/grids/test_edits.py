@@ -575,3 +575,17 @@ def test_the_api_refuses_bad_operations_in_the_error_shape(client: TestClient, s
     res = client.post("/api/grids/changes/999999/save", json={"confirm_warnings": True})
     assert res.status_code == 404
     assert session.execute(text("SELECT count(*) FROM grid_change_set")).scalar_one() == 0
+
+
+def test_drawn_vertices_snap_to_streets_compounds_and_grid_vertices_within_the_tolerance(
+    session: Session, admin: changesets.Context
+) -> None:
+    x, y = session.execute(
+        text("SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_StartPoint(geom) AS p FROM walk_edge ORDER BY id LIMIT 1) s")
+    ).one()
+    ws = edits.Workspace(session, actor=admin.actor, rules=RULES)
+    metre = 1 / 111_320
+    near = edits.snap_line(ws, LineString([(x + 0.4 * metre, y), (x + 50 * metre, y + 50 * metre)]))
+    assert near.coords[0] == (x, y)
+    far = edits.snap_line(ws, LineString([(x + 3 * metre, y), (x + 50 * metre, y + 50 * metre)]))
+    assert far.coords[0] != (x, y)
