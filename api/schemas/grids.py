@@ -163,6 +163,39 @@ class PartitionOp(OpBase):
     )
 
 
+Area = Annotated[
+    JsonObject | list[Annotated[list[float], Field(min_length=2, max_length=2)]],
+    Field(description="范围 a GeoJSON Polygon/MultiPolygon or one ring [[lon, lat], …], WGS 84"),
+]
+
+
+class SpecialCreateOp(OpBase):
+    """新建特色网格 A special grid (法治格 law, 关爱格 care, 医疗格 medical, 退役军人格 veterans) overlaying the
+    hierarchy, inside its community (or the subdistrict); code: subdistrict-letters-next number."""
+
+    op: Literal["special_create"]
+    kind: Literal["law", "care", "medical", "veterans"]
+    name: str = Field(min_length=1, max_length=100)
+    geometry: Area
+    community_code: GridCode | None = None
+
+
+class SpecialReshapeOp(OpBase):
+    """修改特色网格 A special grid's new area (and name)."""
+
+    op: Literal["special_reshape"]
+    code: Annotated[str, Field(min_length=1, max_length=32)]
+    geometry: Area
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class SpecialRetireOp(OpBase):
+    """撤销特色网格 End a special grid (its code is not used again; its workers lose it)."""
+
+    op: Literal["special_retire"]
+    code: Annotated[str, Field(min_length=1, max_length=32)]
+
+
 Operation = Annotated[
     ReshapeOp
     | SplitOp
@@ -235,6 +268,20 @@ class UnitImpact(Schema):
     geometry_after: Geometry | None
 
 
+class SpecialImpact(Schema):
+    """A special grid the change set creates, reshapes or retires."""
+
+    code: str
+    kind: str
+    name: str
+    change: Literal["added", "changed", "retired"]
+    version_before: int | None
+    area_m2_before: float | None
+    area_m2_after: float | None
+    geometry_before: Geometry | None
+    geometry_after: Geometry | None
+
+
 class PlaceMove(Schema):
     """A compound or building that changes micro-grid."""
 
@@ -270,6 +317,7 @@ class ChangePreview(Schema):
 
     results: list[JsonObject] = Field(description="per operation: the codes it created")
     units: list[UnitImpact]
+    specials: list[SpecialImpact] = Field(description="特色网格 special grids created, reshaped or retired")
     compounds: list[PlaceMove] = Field(description="小区 compounds changing micro-grid (first 200)")
     compounds_total: int
     buildings_moved: int

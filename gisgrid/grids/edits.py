@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
+import shapely.errors
+import shapely.geometry
 from shapely import wkb
 from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
@@ -56,6 +58,9 @@ OPERATIONS = (
     "move_place",
     "move_grid",
     "partition",
+    "special_create",
+    "special_reshape",
+    "special_retire",
     "rename",
     "assign_worker",
     "restore",
@@ -112,6 +117,20 @@ class Unit:
     geom: BaseGeometry
     version: int = 0  # the version in force when loaded; 0 for a unit the change set creates
     restored_from: int | None = None  # a revert: the grid_unit row whose state this is
+
+
+@dataclass
+class Special:
+    """A special grid (法治格, 关爱格 …) overlaying the hierarchy, as the change set has it."""
+
+    code: str
+    kind: str
+    name: str
+    community_code: str | None
+    geom: BaseGeometry
+    version: int = 0  # 0: created by the change set
+    retired: bool = False
+    revived: bool = False  # a revert bringing back a retired special grid
 
 
 @dataclass
@@ -192,6 +211,8 @@ class Workspace:
         self.recoded: dict[str, str] = {}  # old code -> new code (moves)
         self.notes: list[str] = []
         self.nodes: list[Point] = []  # boundary nodes cuts added (also put into the grids sharing them)
+        self.specials: dict[str, Special] = {}  # special grids the change set created, reshaped or retired
+        self.specials_before: dict[str, Special] = {}
         self._to_metric = projector(srid=srid)
         self._workers: dict[int, WorkerChange] | None = None
         self._restored_generations: list[int] = []
@@ -371,7 +392,7 @@ class Workspace:
         """Workers of every grid the change set touched, with their grids before and after."""
         if self._workers is None:
             self._workers = {}
-        codes = sorted(set(self.before) | self.retired | set(self.units))
+        codes = sorted(set(self.before) | self.retired | set(self.units) | set(self.specials))
         if codes:
             rows = self.session.execute(
                 text(
@@ -1369,6 +1390,201 @@ def _recode(ws: Workspace, unit: Unit, new_code: str, new_parent: str) -> None:
         _recode(ws, kid, new_code + kid.code[len(old_code) :], new_code)
 
 
+SPECIAL_PREFIX = {"law": "FZ", "care": "GA", "medical": "YL", "veterans": "TY"}
+SPECIAL_SQL = (
+    "SELECT code, kind, name, community_code, ST_AsBinary(geom), version FROM special_grid "
+    "WHERE code = :c AND retired_at IS NULL"
+)
+SPECIAL_SQL_LOCKED = SPECIAL_SQL + " FOR UPDATE"
+
+
+def parse_area(value: Any, *, op: int, ws: Workspace) -> BaseGeometry:
+    """A drawn area: a GeoJSON Polygon or MultiPolygon, or one ring [[lon, lat], …], in WGS 84; valid, on the
+    coordinate grid, at least the sliver limit."""
+    expected = "a GeoJSON Polygon/MultiPolygon or a ring [[lon, lat], …] (WGS 84), valid, not crossing itself"
+    try:
+        if isinstance(value, dict):
+            geom = shapely.geometry.shape(value)
+        elif isinstance(value, list):
+            geom = Polygon(value)
+        else:
+            raise TypeError(type(value).__name__)
+        coords = shapely.get_coordinates(geom)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, shapely.errors.GEOSException) as exc:
+        raise refuse(
+            "bad_area",
+            f"范围无效 The area cannot be read ({exc}).",
+            field="geometry",
+            value=str(value)[:200],
+            expected=expected,
+            op=op,
+        ) from exc
+    if not isinstance(geom, Polygon | MultiPolygon) or len(coords) > 100_000 or not len(coords):
+        raise refuse(
+            "bad_area",
+            "范围须为多边形 The area must be a polygon.",
+            field="geometry",
+            value=str(value)[:200],
+            expected=expected,
+            op=op,
+        )
+    if not (abs(coords) <= 180).all() or not shapely.is_valid(geom):
+        where = None if not (abs(coords) <= 180).all() else geom
+        raise refuse(
+            "invalid_geometry",
+            "范围无效 The area is not a valid polygon: "
+            + (shapely.is_valid_reason(geom) if where is not None else "coordinates out of range"),
+            field="geometry",
+            value=None,
+            expected=expected,
+            where=where,
+            op=op,
+        )
+    geom = _polygonal(shapely.set_precision(geom, GRID))
+    if ws.area_m2(geom) < ws.rules.sliver_m2:
+        raise refuse(
+            "sliver",
+            f"范围太小 The area is under {ws.rules.sliver_m2:g} m².",
+            field="geometry",
+            value=round(ws.area_m2(geom), 3),
+            expected=f"at least {ws.rules.sliver_m2:g} m²",
+            op=op,
+        )
+    return geom
+
+
+def _special(ws: Workspace, code: Any, op: int) -> Special:
+    if not isinstance(code, str):
+        raise refuse(
+            "bad_code",
+            "需要特色网格编码 code is required.",
+            field="code",
+            value=str(code),
+            expected="a special grid's code",
+            op=op,
+        )
+    if code in ws.specials:
+        special = ws.specials[code]
+        if special.retired:
+            raise refuse(
+                "retired",
+                f"特色网格 {code} 已撤销 Special grid {code} is retired in this change set.",
+                field="code",
+                value=code,
+                expected="a special grid in force",
+                op=op,
+            )
+        return special
+    sql = SPECIAL_SQL_LOCKED if ws.lock else SPECIAL_SQL
+    row = ws.session.execute(text(sql), {"c": code}).first()
+    if row is None:
+        raise NotFound(
+            f"没有该特色网格 No special grid {code!r} in force.",
+            field="code",
+            value=code,
+            expected="the code of a special grid (GET /api/layers/special_grids)",
+        )
+    special = Special(row[0], row[1], row[2], row[3], _polygonal(wkb.loads(bytes(row[4]))), int(row[5]))
+    ws.in_scope(*([special.community_code] if special.community_code else [code.split("-")[0]]), op=op)
+    ws.specials[code] = special
+    ws.specials_before[code] = copy(special)
+    return special
+
+
+def special_create(ws: Workspace, op: int, kind: Any, name: Any, geometry: Any, community: Any = None) -> str:
+    """A new special grid; its code is the subdistrict's, the kind's letters and the next number never used."""
+    if kind not in SPECIAL_PREFIX:
+        raise refuse(
+            "bad_kind",
+            f"未知特色网格类型 Unknown kind {kind!r}.",
+            field="kind",
+            value=str(kind),
+            expected=", ".join(SPECIAL_PREFIX),
+            op=op,
+        )
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise refuse(
+            "bad_name",
+            "名称须为 1–100 字 name must have 1 to 100 characters.",
+            field="name",
+            value=str(name)[:120],
+            expected="a name of 1 to 100 characters",
+            op=op,
+        )
+    geom = parse_area(geometry, op=op, ws=ws)
+    if community is not None:
+        unit = ws.get(str(community), op=op)
+        if unit.level != "community":
+            raise refuse(
+                "level",
+                f"{community} 不是社区 {community} is not a community.",
+                field="community_code",
+                value=str(community),
+                expected="a community's code",
+                op=op,
+            )
+        ws.in_scope(unit.code, op=op)
+        root = unit.code[:9]
+    else:
+        found = ws.session.execute(
+            text(
+                "SELECT code FROM grid_unit WHERE level = 'subdistrict' AND valid_to IS NULL AND "
+                "ST_Intersects(geom, ST_PointOnSurface(ST_GeomFromWKB(:g, 4326)))"
+            ),
+            {"g": shapely.to_wkb(geom)},
+        ).scalar()
+        if found is None:
+            raise refuse(
+                "outside_parent",
+                "范围不在街道内 The area lies outside the subdistrict.",
+                field="geometry",
+                value=None,
+                expected="an area inside the subdistrict",
+                where=geom,
+                op=op,
+            )
+        root = str(found)
+        ws.in_scope(root, op=op)
+    prefix = f"{root}-{SPECIAL_PREFIX[kind]}-"
+    used = ws.session.execute(
+        text(
+            "SELECT max(substr(code, length(:p) + 1)::int) FROM special_grid WHERE code ~ ('^' || :p || '[0-9]+$')"
+        ),
+        {"p": prefix},
+    ).scalar()
+    mine = [int(c[len(prefix) :]) for c in ws.specials if c.startswith(prefix)]
+    code = f"{prefix}{max([used or 0, *mine]) + 1:02d}"
+    ws.specials[code] = Special(code, kind, name.strip(), str(community) if community else None, geom)
+    return code
+
+
+def special_reshape(ws: Workspace, op: int, code: Any, geometry: Any, name: Any = None) -> None:
+    """A special grid's new area (and name)."""
+    special = _special(ws, code, op)
+    special.geom = parse_area(geometry, op=op, ws=ws)
+    if name is not None:
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            raise refuse(
+                "bad_name",
+                "名称须为 1–100 字 name must have 1 to 100 characters.",
+                field="name",
+                value=str(name)[:120],
+                expected="a name of 1 to 100 characters",
+                op=op,
+            )
+        special.name = name.strip()
+
+
+def special_retire(ws: Workspace, op: int, code: Any) -> None:
+    """End a special grid (its code is not used again)."""
+    special = _special(ws, code, op)
+    if special.version == 0:
+        del ws.specials[special.code]
+    else:
+        special.retired = True
+    ws.move_workers(special.code, None)
+
+
 def rename(ws: Workspace, op: int, code: Any, name: Any, name_en: Any = None) -> None:
     """Name a grid (typically a part a split created)."""
     if not isinstance(code, str):
@@ -1528,9 +1744,51 @@ def restore(ws: Workspace, op: int, generation: Any) -> None:
     for w in (edits or {}).get("workers", []):
         change = ws.worker_by_ext_id(w["ext_id"], op=op)
         change.after = sorted(w["before"])
+    for sp in (edits or {}).get("specials", []):
+        _restore_special(ws, op, sp, generation)
     parents = {u.parent_code for u in ws.current().values() if u.level != "subdistrict"}
     ws.dirty_parents.update(p for p in parents if p)
     ws._restored_generations.append(generation)
+
+
+def _restore_special(ws: Workspace, op: int, change: dict[str, Any], generation: int) -> None:
+    code = change["code"]
+    row = ws.session.execute(
+        text(
+            "SELECT code, kind, name, community_code, ST_AsBinary(geom), version, retired_at IS NOT NULL "
+            "FROM special_grid WHERE code = :c"
+        ),
+        {"c": code},
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"没有该特色网格 No special grid {code!r}.",
+            field="code",
+            value=code,
+            expected="a special grid's code",
+        )
+    if int(row[5]) != change.get("version_after", int(row[5])):
+        raise refuse(
+            "changed_since",
+            f"特色网格 {code} 在该版本后又被修改 Special grid {code} changed since generation {generation}.",
+            field="generation",
+            value=generation,
+            expected="the newest generation of it",
+            op=op,
+        )
+    if change["change"] == "added":
+        special_retire(ws, op, code)
+        return
+    current = _polygonal(wkb.loads(bytes(row[4])))
+    special = Special(row[0], row[1], row[2], row[3], current, int(row[5]))
+    ws.in_scope(*([special.community_code] if special.community_code else [code.split("-")[0]]), op=op)
+    if change["change"] == "retired":
+        special.revived = True
+    else:
+        special.geom = _polygonal(shapely.from_wkt(change["wkt_before"]))
+        special.name = change["name_before"]
+    ws.specials_before[code] = Special(row[0], row[1], row[2], row[3], current, int(row[5]))
+    ws.specials[code] = special
 
 
 def apply(ws: Workspace, operations: Any) -> list[dict[str, Any]]:
@@ -1579,6 +1837,14 @@ def apply(ws: Workspace, operations: Any) -> list[dict[str, Any]]:
             result["code"] = move_grid(ws, i, args.get("code"), args.get("to_parent"))
         elif kind == "partition":
             result["codes"] = partition(ws, i, args.get("general"), args.get("parts"), args.get("names"))
+        elif kind == "special_create":
+            result["code"] = special_create(
+                ws, i, args.get("kind"), args.get("name"), args.get("geometry"), args.get("community_code")
+            )
+        elif kind == "special_reshape":
+            special_reshape(ws, i, args.get("code"), args.get("geometry"), args.get("name"))
+        elif kind == "special_retire":
+            special_retire(ws, i, args.get("code"))
         elif kind == "rename":
             rename(ws, i, args.get("code"), args.get("name"), args.get("name_en"))
         elif kind == "assign_worker":
@@ -1597,6 +1863,9 @@ OP_ARGS: dict[str, tuple[str, ...]] = {
     "move_place": ("kind", "ext_id", "to"),
     "move_grid": ("code", "to_parent"),
     "partition": ("general", "parts", "names"),
+    "special_create": ("kind", "name", "geometry", "community_code"),
+    "special_reshape": ("code", "geometry", "name"),
+    "special_retire": ("code",),
     "rename": ("code", "name", "name_en"),
     "assign_worker": ("worker", "add", "remove"),
     "restore": ("generation",),
@@ -1716,9 +1985,28 @@ def check(ws: Workspace) -> list[Issue]:
     for code in ws.dirty_parents | {u.parent_code for u in edited.values() if u.parent_code}:
         if code and code not in ws.retired and code in after and not ws.children(code):
             issues.append(Issue("empty_parent", "error", code, None, "no children left", after[code].geom))
+    issues.extend(_special_checks(ws))
     issues.extend(_place_cuts(ws, edited, sliver))
     issues.extend(_warnings(ws, edited))
     return issues
+
+
+def _special_checks(ws: Workspace) -> list[Issue]:
+    """A special grid lies inside its community (or, without one, inside the subdistrict)."""
+    out: list[Issue] = []
+    for code, special in ws.specials.items():
+        if special.retired:
+            continue
+        host = special.community_code or code.split("-")[0]
+        parent = ws.current().get(host) or (None if host in ws.retired else ws.get(host))
+        if parent is None:
+            out.append(Issue("parent_missing", "error", code, host, "its community is retired", special.geom))
+            continue
+        outside = _polygonal(shapely.difference(special.geom, parent.geom, grid_size=GRID))
+        area = ws.area_m2(outside)
+        if area >= ws.rules.sliver_m2:
+            out.append(Issue("outside_parent", "error", code, host, f"{area:.1f} m² outside {host}", outside))
+    return out
 
 
 def _place_cuts(ws: Workspace, edited: dict[str, Unit], sliver: float) -> list[Issue]:
