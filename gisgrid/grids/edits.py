@@ -868,7 +868,14 @@ def reshape(ws: Workspace, op: int, a_code: Any, b_code: Any, raw_line: Any) -> 
 
 
 def split(ws: Workspace, op: int, code: Any, raw_line: Any, names: Any = None) -> list[str]:
-    """Cut a micro-grid along a drawn line into parts with new codes (W→E, then N→S); returns the codes."""
+    """Cut a micro-grid along a drawn line into parts with new codes (W→E, then N→S); returns the codes. A general
+    grid is cut the same way: its micro-grids go to the part they lie in (those the line crosses are split too)
+    and keep their three digits under the new general codes."""
+    if isinstance(code, str) and code:
+        ws.in_scope(code, op=op)
+        found = ws.get(code, op=op)
+        if found.level == "general":
+            return _split_general(ws, op, found, snap_line(ws, parse_line(raw_line, op=op)), names)
     unit = _micro(ws, code, op=op)
     line = snap_line(ws, parse_line(raw_line, op=op))
     pieces = _cut(unit.geom, line)
@@ -936,6 +943,76 @@ def split(ws: Workspace, op: int, code: Any, raw_line: Any, names: Any = None) -
     heir = max(news, key=lambda n: (n.households, n.code))
     ws.move_workers(old.code, heir.code)
     ws.notes.append(f"{old.code} → {', '.join(n.code for n in news)}; its workers go to {heir.code}")
+    return [n.code for n in news]
+
+
+def _split_general(ws: Workspace, op: int, general: Unit, line: LineString, names: Any) -> list[str]:
+    pieces = _order_we_ns(_cut(general.geom, line))
+    if len(pieces) < 2:
+        raise refuse(
+            "split_misses",
+            f"分割线没有把 {general.code} 分开 The line does not cut {general.code} in two.",
+            field="line",
+            value=None,
+            expected="a line crossing the grid from edge to edge",
+            where=general.geom,
+            codes=[general.code],
+            op=op,
+        )
+    if names is not None and (
+        not isinstance(names, list)
+        or len(names) > len(pieces)
+        or not all(isinstance(n, str) and n.strip() for n in names)
+    ):
+        raise refuse(
+            "bad_names",
+            "名称无效 names must be non-empty names, one per part at most.",
+            field="names",
+            value=str(names)[:200],
+            expected=f"up to {len(pieces)} names",
+            op=op,
+        )
+    community = general.parent_code or ""
+    kids = ws.children(general.code)
+    news = []
+    for i, piece in enumerate(pieces):
+        name = (names[i].strip() if names and i < len(names) else f"{general.name}-{i + 1}")[:100]
+        news.append(
+            ws.create(
+                Unit(
+                    code=ws.allocate_code(community),
+                    level="general",
+                    parent_code=community,
+                    name=name,
+                    name_en=None,
+                    households=0,
+                    population=0,
+                    geom=piece,
+                )
+            )
+        )
+    coords = [list(c) for c in line.coords]
+    for kid in kids:
+        shares = [ws.area_m2(shapely.intersection(kid.geom, p, grid_size=GRID)) for p in pieces]
+        if sum(1 for a in shares if a >= ws.rules.sliver_m2) > 1:
+            parts = [ws.units[c] for c in split(ws, op, kid.code, coords)]
+        else:
+            parts = [kid]
+        for part in parts:
+            home = max(
+                range(len(pieces)),
+                key=lambda k: ws.area_m2(shapely.intersection(part.geom, pieces[k], grid_size=GRID)),
+            )
+            _recode(ws, part, news[home].code + part.code[-3:], news[home].code)
+    heir = max(
+        news,
+        key=lambda n: (sum(u.households for u in ws.current().values() if u.parent_code == n.code), n.code),
+    )
+    ws.move_workers(general.code, heir.code)
+    ws.retire(general.code)
+    _node_neighbours(ws, _new_nodes(general.geom, pieces), skip={n.code for n in news})
+    ws.dirty_parents.update(n.code for n in news)
+    ws.notes.append(f"{general.code} → {', '.join(n.code for n in news)}")
     return [n.code for n in news]
 
 

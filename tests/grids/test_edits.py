@@ -669,3 +669,61 @@ def test_special_grids_are_created_reshaped_retired_and_reverted_inside_their_co
     # Reverting the creation retires it again; the layer shows only special grids in force.
     with pytest.raises(EditRefused):  # changed since it was created
         changesets.revert(session, generation_id=_gen(created), reason="undo", ctx=admin)
+
+
+def test_a_general_grid_split_along_its_micro_grids_edges_recodes_them_under_two_new_general_grids(
+    session: Session, admin: changesets.Context
+) -> None:
+    ws = edits.Workspace(session, actor=admin.actor, rules=RULES)
+    for a, b in _siblings(session):
+        general = ws.get(a[:-3]).geom
+        edge = next(
+            (
+                e
+                for e in edits.shared_edges(ws.get(a).geom, ws.get(b).geom)
+                if general.boundary.distance(Point(e.coords[0])) < 1e-9
+                and general.boundary.distance(Point(e.coords[-1])) < 1e-9
+            ),
+            None,
+        )
+        if edge is not None:
+            break
+    else:
+        raise AssertionError("no micro-grid edge crosses a general grid")
+    c = list(edge.coords)
+
+    def beyond(p: tuple[float, ...], q: tuple[float, ...]) -> tuple[float, float]:
+        return (p[0] + (p[0] - q[0]) * 0.05, p[1] + (p[1] - q[1]) * 0.05)
+
+    line = [beyond(c[0], c[1]), *c, beyond(c[-1], c[-2])]
+    code = a[:-3]
+    kids = (
+        session.execute(
+            text("SELECT code FROM grid_unit WHERE parent_code = :c AND valid_to IS NULL"), {"c": code}
+        )
+        .scalars()
+        .all()
+    )
+    households = session.execute(
+        text("SELECT households FROM grid_unit WHERE code = :c AND valid_to IS NULL"), {"c": code}
+    ).scalar_one()
+    cs = changesets.create(
+        session, operations=[{"op": "split", "code": code, "line": line}], reason="g", ctx=admin
+    )
+    new = _pv(cs)["results"][0]["codes"]
+    assert len(new) == 2 and all(n[:-3] == code[:-3] for n in new)
+    changesets.save(session, cs.id, confirm_warnings=True, expected_version=None, ctx=admin)
+    rows = session.execute(
+        text("SELECT code, parent_code FROM grid_unit WHERE parent_code = ANY(:n) AND valid_to IS NULL"),
+        {"n": new},
+    ).all()
+    # Every micro-grid moved under one of the two, keeping its three digits.
+    assert sorted(r.code[-3:] for r in rows) == sorted(k[-3:] for k in kids)
+    assert (
+        session.execute(
+            text("SELECT sum(households) FROM grid_unit WHERE code = ANY(:n) AND valid_to IS NULL"),
+            {"n": new},
+        ).scalar_one()
+        == households
+    )
+    assert _errors(session) == []
