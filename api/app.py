@@ -19,6 +19,7 @@ from api.routers import (
     admin,
     auth,
     docs,
+    grid_changes,
     grids,
     health,
     incident_import,
@@ -187,6 +188,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(health.router)
     app.include_router(layers.router)
     app.include_router(search.router)
+    app.include_router(grid_changes.router)  # before grids: /api/grids/changes is not a grid code
     app.include_router(grids.router)
     app.include_router(locate.router)
     app.include_router(auth.router)

@@ -139,6 +139,12 @@ class GridRuleSettings(BaseSettings):
     )
     micro_min_households: int = Field(default=30, description="fewest households a micro-grid should have")
     micro_max_households: int = Field(default=100, description="most households a micro-grid should have")
+    edit_snap_m: float = Field(
+        default=1.0,
+        gt=0,
+        le=50,
+        description="boundary edits: how far (m) a drawn edge's ends may lie from the end nodes they snap to",
+    )
 
 
 class AuthSettings(BaseSettings):

@@ -11,18 +11,23 @@ from gisgrid.errors import InvalidInput
 COLLECTION = '{"type": "FeatureCollection", "features": [...]}'
 
 
-def read_collection(path: Path, *, expected: str) -> tuple[dict[str, Any], list[Any]]:
-    """The document and its features; InvalidInput when it is not readable JSON or no FeatureCollection."""
+def read_json(path: Path, *, expected: str, kind: str = "GeoJSON") -> Any:
+    """A JSON file (UTF-8, with or without BOM); InvalidInput naming the file when it cannot be read."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InvalidInput(
-            f"{path.name} 不是有效的GeoJSON is not readable GeoJSON ({detail}).",
+            f"{path.name} 不是有效的{kind} is not readable {kind} ({detail}).",
             field="file",
             value=path.name,
             expected=expected,
         ) from exc
+
+
+def read_collection(path: Path, *, expected: str) -> tuple[dict[str, Any], list[Any]]:
+    """The document and its features; InvalidInput when it is not readable JSON or no FeatureCollection."""
+    doc = read_json(path, expected=expected)
     features = (
         doc.get("features") if isinstance(doc, dict) and doc.get("type") == "FeatureCollection" else None
     )

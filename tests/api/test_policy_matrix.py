@@ -104,6 +104,62 @@ def _get_generation(session: Session, role: str) -> tuple[str, None, dict[str, s
     return f"/api/grids/generations/{newest}?limit=3", None, {}
 
 
+def _rename_ops(session: Session) -> list[dict[str, Any]]:
+    # A micro-grid of 一心桥社区: outside the out-of-scope planner's community (莲花社区).
+    code, _ = _grid(session, "一心桥社区")
+    return [{"op": "rename", "code": code, "name": "矩阵测试"}]
+
+
+def _draft_of(session: Session, role: str) -> int:
+    """A draft owned by the role's account (an admin's for roles that may not edit): each may act on its own."""
+    from gisgrid.auth.policy import PERMISSIONS, Principal
+    from gisgrid.config import GridRuleSettings
+    from gisgrid.grids import changesets
+
+    username = ROLE_USERS[role] or "admin"
+    user_id, user_role = session.execute(
+        text("SELECT id, role FROM app_user WHERE username = :u"), {"u": username}
+    ).one()
+    if user_role not in PERMISSIONS["grids.edit"]:
+        username = "admin"
+        user_id, user_role = session.execute(
+            text("SELECT id, role FROM app_user WHERE username = :u"), {"u": username}
+        ).one()
+    actor = Principal(user_id=user_id, username=username, role=user_role)
+    ctx = changesets.Context(actor=actor, rules=GridRuleSettings())
+    code, _ = _grid(session, "莲花社区")
+    ops = [{"op": "rename", "code": code, "name": f"矩阵 {role}"}]
+    return changesets.create(session, operations=ops, reason="matrix", ctx=ctx).id
+
+
+def _draft_url(suffix: str, body: dict[str, Any] | None = None) -> Sample:
+    def sample(session: Session, role: str) -> tuple[str, dict[str, Any] | None, dict[str, str]]:
+        return f"/api/grids/changes/{_draft_of(session, role)}{suffix}", body, {}
+
+    return sample
+
+
+def _put_draft(session: Session, role: str) -> tuple[str, dict[str, Any], dict[str, str]]:
+    url = f"/api/grids/changes/{_draft_of(session, role)}"
+    code, _ = _grid(session, "莲花社区")
+    return url, {"operations": [{"op": "rename", "code": code, "name": "矩阵改名"}]}, {}
+
+
+def _revert(session: Session, role: str) -> tuple[str, dict[str, Any], dict[str, str]]:
+    # An edit of a 一心桥社区 grid saved first; its revert is out of the 莲花社区 planner's scope.
+    from gisgrid.auth.policy import Principal
+    from gisgrid.config import GridRuleSettings
+    from gisgrid.grids import changesets
+
+    admin_id = session.execute(text("SELECT id FROM app_user WHERE username = 'admin'")).scalar_one()
+    ctx = changesets.Context(
+        actor=Principal(user_id=admin_id, username="admin", role="admin"), rules=GridRuleSettings()
+    )
+    cs = changesets.create(session, operations=_rename_ops(session), reason="matrix", ctx=ctx)
+    cs = changesets.save(session, cs.id, confirm_warnings=True, expected_version=None, ctx=ctx)
+    return f"/api/grids/generations/{cs.generation_id}/revert", {"reason": "matrix"}, {}
+
+
 NEW_INCIDENT = {
     "category_code": "chengguan.litter",
     "title": "矩阵测试",
@@ -124,6 +180,34 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/grids/generations/{generation_id}"): _get_generation,
     ("GET", "/api/grids/{code}"): _get_grid,
     ("PATCH", "/api/grids/{code}"): _patch_grid,
+    ("POST", "/api/grids/changes/preview"): lambda s, r: (
+        "/api/grids/changes/preview",
+        {"operations": _rename_ops(s)},
+        {},
+    ),
+    ("POST", "/api/grids/changes"): lambda s, r: ("/api/grids/changes", {"operations": _rename_ops(s)}, {}),
+    ("GET", "/api/grids/changes"): lambda s, r: ("/api/grids/changes?limit=2", None, {}),
+    ("GET", "/api/grids/changes/{change_set_id}"): _draft_url(""),
+    ("PUT", "/api/grids/changes/{change_set_id}"): _put_draft,
+    ("POST", "/api/grids/changes/{change_set_id}/save"): _draft_url("/save", {"confirm_warnings": True}),
+    ("POST", "/api/grids/changes/{change_set_id}/rebase"): _draft_url("/rebase"),
+    ("DELETE", "/api/grids/changes/{change_set_id}"): _draft_url(""),
+    ("POST", "/api/grids/generations/{generation_id}/revert"): _revert,
+    ("GET", "/api/grids/{code}/edges"): lambda s, r: (
+        f"/api/grids/{_grid(s, '莲花社区')[0]}/edges",
+        None,
+        {},
+    ),
+    ("GET", "/api/grids/{code}/partition-proposal"): lambda s, r: (
+        f"/api/grids/{_grid(s, '莲花社区')[0][:-3]}/partition-proposal",
+        None,
+        {},
+    ),
+    ("GET", "/api/grids/{code}/history"): lambda s, r: (
+        f"/api/grids/{_grid(s, '莲花社区')[0]}/history",
+        None,
+        {},
+    ),
     ("POST", "/api/auth/login"): lambda s, r: (
         "/api/auth/login",
         {"username": "patrol", "password": "patrol-demo"},
@@ -206,6 +290,9 @@ def _expected(role: str, roles: list[str], method: str, path: str) -> set[int] |
     if role == "out_of_scope" and (method, path) in (
         ("PATCH", "/api/grids/{code}"),
         ("POST", "/api/io/{layer}/import"),
+        ("POST", "/api/grids/changes/preview"),
+        ("POST", "/api/grids/changes"),
+        ("POST", "/api/grids/generations/{generation_id}/revert"),
     ):
         return {403}
     return None

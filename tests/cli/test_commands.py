@@ -217,9 +217,54 @@ def test_validate_reports_clean_demo(cli_env: dict[str, str]) -> None:
 def test_grids_generations_lists_the_demo_load(cli_env: dict[str, str]) -> None:
     run("db", "up", env=cli_env)
     run("demo", "load", env=cli_env)
-    newest = json.loads(run("grids", "generations", "--json", "--limit", "1", env=cli_env).stdout)
-    assert len(newest) == 1 and newest[0]["source"] == "demo" and newest[0]["units_added"] > 700
+    listed = json.loads(run("grids", "generations", "--json", "--limit", "50", env=cli_env).stdout)
+    assert any(g["source"] == "demo" and g["units_added"] > 700 for g in listed)
     assert "demo" in run("grids", "generations", env=cli_env).stdout
+
+
+def test_grids_edit_save_revert_and_changes(cli_env: dict[str, str], tmp_path: Path) -> None:
+    run("db", "up", env=cli_env)
+    run("demo", "load", env=cli_env)
+    pair = (
+        run(
+            "db",
+            "psql",
+            "-At",
+            "-c",
+            "SELECT a.code || ',' || b.code FROM grid_unit a JOIN grid_unit b ON a.parent_code = b.parent_code "
+            "AND a.code < b.code AND b.valid_to IS NULL AND b.level = 'micro' AND ST_Relate(a.geom, b.geom, "
+            "'****1****') WHERE a.level = 'micro' AND a.valid_to IS NULL ORDER BY a.code DESC LIMIT 1",
+            env=cli_env,
+        )
+        .stdout.strip()
+        .split(",")
+    )
+    ops = tmp_path / "merge.json"
+    ops.write_text(json.dumps({"operations": [{"op": "merge", "codes": pair}], "reason": "命令行合并"}))
+    saved = json.loads(
+        run("grids", "edit", str(ops), "--save", "--confirm-warnings", "--json", env=cli_env).stdout
+    )
+    assert saved["status"] == "saved" and saved["generation_id"] and saved["reason"] == "命令行合并"
+    undone = json.loads(
+        run(
+            "grids",
+            "revert",
+            str(saved["generation_id"]),
+            "--save",
+            "--confirm-warnings",
+            "--json",
+            env=cli_env,
+        ).stdout
+    )
+    assert undone["status"] == "saved" and {u["change"] for u in undone["preview"]["units"]} >= {"restored"}
+    listed = run("grids", "changes", env=cli_env).stdout
+    assert "merge" in listed and "restore" in listed
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([{"op": "split", "code": pair[0], "line": [[104.1, 30.6]]}]))
+    proc = run("grids", "edit", str(bad), env=cli_env, check=False)
+    assert proc.returncode == 2 and "Error" in proc.stderr and "line" in proc.stderr
+    proc = run("grids", "edit", str(tmp_path / "missing.json"), env=cli_env, check=False)
+    assert proc.returncode == 2 and "missing.json" in proc.stderr
 
 
 def test_users_commands_and_audit(cli_env: dict[str, str]) -> None:

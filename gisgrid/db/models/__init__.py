@@ -10,10 +10,12 @@ from gisgrid.db.models.auth import USER_ROLES, AppUser, AuditLog, AuthSession, L
 from gisgrid.db.models.base import SRID, Base, geom
 from gisgrid.db.models.datasets import DatasetLoad
 from gisgrid.db.models.grids import (
+    CHANGE_SET_STATUSES,
     GENERATION_SOURCES,
     GRID_LEVELS,
     SPECIAL_GRID_KINDS,
     WORKER_ROLES,
+    GridChangeSet,
     GridGeneration,
     GridUnit,
     SpecialGrid,
@@ -34,6 +36,7 @@ from gisgrid.db.models.rivers import BankSegment, River
 
 __all__ = [
     "EDGE_KINDS",
+    "CHANGE_SET_STATUSES",
     "GENERATION_SOURCES",
     "GRID_LEVELS",
     "INCIDENT_LEVELS",
@@ -53,6 +56,7 @@ __all__ = [
     "Building",
     "Compound",
     "DatasetLoad",
+    "GridChangeSet",
     "GridGeneration",
     "GridUnit",
     "Incident",

@@ -25,6 +25,7 @@ GRID_LEVELS = ("subdistrict", "community", "general", "micro")
 SPECIAL_GRID_KINDS = ("law", "care", "medical", "veterans")
 WORKER_ROLES = ("community_head", "grid_worker", "micro_grid_worker", "specialist")
 GENERATION_SOURCES = ("import", "edit", "revert", "demo")
+CHANGE_SET_STATUSES = ("draft", "saved", "cancelled")
 
 
 class GridGeneration(Base):
@@ -99,6 +100,34 @@ class GridUnit(Base):
     )
 
 
+class GridChangeSet(Base):
+    """Boundary edits as a draft: the operations, the grid versions they started from, the checked preview;
+    saved as one generation (migration 0010). Drafts lock nothing: saving a stale one is a conflict."""
+
+    __tablename__ = "grid_change_set"
+    __table_args__ = (
+        CheckConstraint(f"status IN {CHANGE_SET_STATUSES}", name="grid_change_set_status"),
+        Index("ix_grid_change_set_status", "status", "created_at"),
+        Index("ix_grid_change_set_generation_id", "generation_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft", server_default="draft")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    created_by_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    operations: Mapped[list] = mapped_column(JSONB)
+    base_versions: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    preview: Mapped[dict | None] = mapped_column(JSONB)
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    generation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("grid_generation.id", name="grid_change_set_generation_id_fkey")
+    )
+    saved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class SpecialGrid(Base):
     """A special-purpose grid (法治格, 关爱格, 医疗格, 退役军人格) overlaying the ordinary ones."""
 
@@ -114,6 +143,10 @@ class SpecialGrid(Base):
     name: Mapped[str] = mapped_column(Text)
     community_code: Mapped[str | None] = mapped_column(String(32))
     geom = mapped_column(geom("MULTIPOLYGON"), nullable=False)
+    # Edited through change sets (gisgrid/grids/edits.py, migration 0010): a version, and retired rather than
+    # deleted so that the code is never used again.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Worker(Base):
