@@ -14,12 +14,13 @@ from api.schemas.grids import (
     ChangeSetPage,
     GridEdges,
     GridVersion,
+    PartitionProposal,
     RevertIn,
     SaveIn,
 )
 from gisgrid.auth.policy import Principal
 from gisgrid.config import Settings
-from gisgrid.grids import changesets
+from gisgrid.grids import changesets, partition
 
 router = APIRouter(prefix="/api/grids", tags=["grid edits"])
 
@@ -259,3 +260,37 @@ def grid_history(
     code: CodePath, session: SessionDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> list[dict[str, Any]]:
     return changesets.history(session, code=code, limit=limit)
+
+
+@router.get(
+    "/{code}/partition-proposal",
+    summary="自动划分建议 Propose micro-grids for a general grid",
+    description="Groups the general grid's compounds into micro-grids of GISGRID_MICRO_MIN_HOUSEHOLDS to "
+    "GISGRID_MICRO_MAX_HOUSEHOLDS households by max-p-regions (spopt) on the contiguity graph of the compounds' "
+    "regions (the area nearer to each compound than to any other: borders along street midlines, no compound "
+    "cut), compact and contiguous. Answers the proposal with its figures beside the current division's, and the "
+    "`partition` operation to draft (`POST /api/grids/changes`), possibly after moving compounds between parts. "
+    "Nothing is saved. `seed` makes the heuristic repeatable.",
+    response_model=PartitionProposal,
+    responses={
+        404: REFUSALS[404],
+        403: REFUSALS[403],
+        422: {"description": "not a general grid, or no compound"},
+    },
+    **policy("grids.edit"),
+)
+def partition_proposal(
+    code: CodePath,
+    session: SessionDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    seed: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> dict[str, Any]:
+    return partition.propose(
+        session,
+        code=code,
+        actor=principal,
+        rules=settings.grid_rules,
+        srid=settings.geo.metric_srid,
+        seed=seed,
+    )

@@ -103,7 +103,13 @@ def _check_upload_format(path: FilePath, fmt: str | None) -> str:
         "or duplicate code, parent not found, coordinates outside the Chengdu area (swapped lat/lon is named). "
         "Without `replace`, features whose key is already in the layer are refused; with `replace=true` the "
         "file becomes the layer's whole content (grids: the current generation is retired and the file's units "
-        "become the new one), saved as one generation (`GET /api/grids/generations`) with the optional `reason`. Refused at once: an unknown layer (404), a file over 50 MB (413), an unknown "
+        "become the new one), saved as one generation (`GET /api/grids/generations`) with the optional `reason`.\n\n"
+        "Grids go through the same gate as every boundary edit: only units whose attributes or shape changed get "
+        "a new version; then the topology rules run on the result, and any error the file brings (overlap, gap, "
+        "a grid outside its parent, a compound cut across micro-grids …, each with where it is) refuses it, and "
+        "new warnings (household ranges, slivers) refuse it unless `confirm_warnings=true`. `dry_run=true` "
+        "answers the counts and warnings and keeps nothing: the way to look first.\n\n"
+        "Refused at once: an unknown layer (404), a file over 50 MB (413), an unknown "
         "format or a bare .shp (422), an account scoped to some communities (403). Roles admin and planner. "
         "Audited."
     ),
@@ -136,6 +142,12 @@ async def import_upload(
     fmt: Annotated[
         ExportFormat | None, Query(alias="format", description="override the format taken from the extension")
     ] = None,
+    confirm_warnings: Annotated[
+        bool, Query(description="grids: import although the topology gate warns (household ranges, slivers)")
+    ] = False,
+    dry_run: Annotated[
+        bool, Query(description="do everything, answer what would happen (with the warnings), keep nothing")
+    ] = False,
 ) -> JobView:
     _spec_name(layer)
     _check_scope(principal)
@@ -153,6 +165,8 @@ async def import_upload(
             "replace": replace,
             "ip": client_ip(request),
             "reason": reason,
+            "confirm_warnings": confirm_warnings,
+            "dry_run": dry_run,
         }
         return await run_in_threadpool(
             enqueue, request, response, kind=LAYER_IMPORT, params=params, actor=principal

@@ -32,12 +32,6 @@ def index() -> FileResponse:
     return FileResponse(WEB / "index.html", headers={"Cache-Control": "no-cache"})
 
 
-@router.get("/plan", include_in_schema=False)
-def plan() -> FileResponse:
-    """The planner's page (boundary edits); the page itself asks the API who may do what."""
-    return FileResponse(WEB / "src" / "plan.html", headers={"Cache-Control": "no-cache"})
-
-
 @router.get(
     "/api/map-config",
     tags=["layers"],

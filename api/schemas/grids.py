@@ -147,8 +147,65 @@ class RestoreOp(OpBase):
     generation: int = Field(ge=1, le=2**62)
 
 
+class PartitionOp(OpBase):
+    """重新划分 Re-divide a general grid into new micro-grids, each the area of a list of its compounds (borders
+    along the street midlines, no compound cut); every compound of the general grid in exactly one part. The
+    old micro-grids retire (their workers go to the new part covering most of their grid); new codes west to
+    east, then north to south."""
+
+    op: Literal["partition"]
+    general: GridCode
+    parts: list[list[Annotated[str, Field(min_length=1, max_length=32)]]] = Field(
+        min_length=1, max_length=500
+    )
+    names: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, max_length=500
+    )
+
+
+Area = Annotated[
+    JsonObject | list[Annotated[list[float], Field(min_length=2, max_length=2)]],
+    Field(description="范围 a GeoJSON Polygon/MultiPolygon or one ring [[lon, lat], …], WGS 84"),
+]
+
+
+class SpecialCreateOp(OpBase):
+    """新建特色网格 A special grid (法治格 law, 关爱格 care, 医疗格 medical, 退役军人格 veterans) overlaying the
+    hierarchy, inside its community (or the subdistrict); code: subdistrict-letters-next number."""
+
+    op: Literal["special_create"]
+    kind: Literal["law", "care", "medical", "veterans"]
+    name: str = Field(min_length=1, max_length=100)
+    geometry: Area
+    community_code: GridCode | None = None
+
+
+class SpecialReshapeOp(OpBase):
+    """修改特色网格 A special grid's new area (and name)."""
+
+    op: Literal["special_reshape"]
+    code: Annotated[str, Field(min_length=1, max_length=32)]
+    geometry: Area
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class SpecialRetireOp(OpBase):
+    """撤销特色网格 End a special grid (its code is not used again; its workers lose it)."""
+
+    op: Literal["special_retire"]
+    code: Annotated[str, Field(min_length=1, max_length=32)]
+
+
 Operation = Annotated[
-    ReshapeOp | SplitOp | MergeOp | MovePlaceOp | MoveGridOp | RenameOp | AssignWorkerOp | RestoreOp,
+    ReshapeOp
+    | SplitOp
+    | MergeOp
+    | MovePlaceOp
+    | MoveGridOp
+    | PartitionOp
+    | RenameOp
+    | AssignWorkerOp
+    | RestoreOp,
     Field(discriminator="op"),
 ]
 
@@ -211,6 +268,20 @@ class UnitImpact(Schema):
     geometry_after: Geometry | None
 
 
+class SpecialImpact(Schema):
+    """A special grid the change set creates, reshapes or retires."""
+
+    code: str
+    kind: str
+    name: str
+    change: Literal["added", "changed", "retired"]
+    version_before: int | None
+    area_m2_before: float | None
+    area_m2_after: float | None
+    geometry_before: Geometry | None
+    geometry_after: Geometry | None
+
+
 class PlaceMove(Schema):
     """A compound or building that changes micro-grid."""
 
@@ -246,6 +317,7 @@ class ChangePreview(Schema):
 
     results: list[JsonObject] = Field(description="per operation: the codes it created")
     units: list[UnitImpact]
+    specials: list[SpecialImpact] = Field(description="特色网格 special grids created, reshaped or retired")
     compounds: list[PlaceMove] = Field(description="小区 compounds changing micro-grid (first 200)")
     compounds_total: int
     buildings_moved: int
@@ -329,3 +401,58 @@ class GridVersion(Schema):
     source: str | None
     reason: str | None
     geometry: Geometry
+
+
+class PartitionCompound(Schema):
+    """A compound of a proposed micro-grid."""
+
+    ext_id: str
+    name: str
+    households: int
+
+
+class ProposedPart(Schema):
+    """One proposed micro-grid."""
+
+    compounds: list[PartitionCompound]
+    households: int
+    population: int
+    compactness: float = Field(description="Polsby-Popper 4πA/P² (1 = a circle)")
+    contiguous: bool
+    geometry: Geometry
+
+
+class CurrentPart(Schema):
+    """One current micro-grid of the general grid."""
+
+    code: str
+    name: str
+    households: int
+    population: int
+    compactness: float
+    geometry: Geometry
+
+
+class PartitionFigures(Schema):
+    """How a division scores."""
+
+    micro_grids: int
+    households_min: int
+    households_max: int
+    households_stdev: float
+    out_of_range: int = Field(description="micro-grids outside the household range")
+    compactness_mean: float
+    compounds_cut: int
+
+
+class PartitionProposal(Schema):
+    """自动划分建议 A proposed division of a general grid, beside the current one (nothing saved)."""
+
+    general: str
+    method: str
+    parts: list[ProposedPart]
+    figures: PartitionFigures
+    current: list[CurrentPart]
+    current_figures: PartitionFigures
+    warnings: list[str]
+    operations: list[JsonObject] = Field(description="the change set's operations that would save it")

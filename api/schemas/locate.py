@@ -28,7 +28,11 @@ class MicroGrid(Schema):
 
     code: str = Field(description="编码 the micro-grid's code")
     name: str = Field(description="名称 name")
-    generation_id: int = Field(description="版本记录 id of the generation in force at `at`")
+    unit_id: int = Field(description="记录 id of the grid unit row in force at `at` (incidents keep it)")
+    version: int = Field(description="版本 the code's version in force at `at`")
+    generation_id: int | None = Field(
+        description="批次 the grid generation that began that version (GET /api/grids/generations/{id})"
+    )
 
 
 class PathStep(Schema):

@@ -40,8 +40,19 @@ def import_cmd(
     replace: Annotated[
         bool, typer.Option("--replace", help="replace the layer's current contents (grids: a new generation)")
     ] = False,
+    confirm_warnings: Annotated[
+        bool,
+        typer.Option(
+            "--confirm-warnings", help="grids: import although the topology gate warns (households)"
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="check everything and say what would change; keep nothing")
+    ] = False,
+    reason: Annotated[str | None, typer.Option(help="grids: why (kept with the generation)")] = None,
 ) -> None:
-    """Import a layer file: all features or none; every problem names the feature and the field."""
+    """Import a layer file: all features or none; every problem names the feature and the field. Grids pass
+    the topology gate of every boundary edit: errors refuse, warnings need --confirm-warnings."""
     from gisgrid.io.importer import import_layer
     from gisgrid.io.records import ImportRejected
 
@@ -57,11 +68,16 @@ def import_cmd(
                     replace=replace,
                     fmt=fmt,
                     progress=update,
+                    confirm_warnings=confirm_warnings,
+                    dry_run=dry_run,
+                    reason=reason,
                 )
         except ImportRejected as exc:
             _print_problems(exc)
             raise typer.Exit(2) from exc
     console.print(result.summary())
+    for warning in result.warnings[:100]:
+        console.print(f"  警告 warning: {warning}")
 
 
 def _print_problems(exc: ImportRejected) -> None:

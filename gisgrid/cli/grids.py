@@ -192,3 +192,51 @@ def changes_cmd(
             f"  {ops}  {cs['reason'] or ''}",
             markup=False,
         )
+
+
+@grids_app.command("partition")
+def partition_cmd(
+    code: Annotated[str, typer.Argument(help="a general grid's code")],
+    seed: Annotated[int, typer.Option(min=0, help="the heuristic's seed (repeatable proposals)")] = 0,
+    save: Annotated[bool, typer.Option("--save", help="draft the proposal and save it")] = False,
+    confirm_warnings: Annotated[bool, typer.Option("--confirm-warnings", help="accept the warnings")] = False,
+    reason: Annotated[str | None, typer.Option(help="why (with --save)")] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="act as this account")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Propose micro-grids of 30–100 households for a general grid (max-p-regions on its compounds), with the
+    figures of the proposal and of the current division; --save saves it as a change set."""
+    from gisgrid.grids import changesets, partition
+
+    with session() as sess:
+        ctx = _context(sess, as_user)
+        proposal = partition.propose(
+            sess, code=code, actor=ctx.actor, rules=ctx.rules, srid=ctx.srid, seed=seed
+        )
+        saved = None
+        if save:
+            cs = changesets.create(sess, operations=proposal["operations"], reason=reason, ctx=ctx)
+            saved = changesets.view(
+                changesets.save(
+                    sess, cs.id, confirm_warnings=confirm_warnings, expected_version=None, ctx=ctx
+                )
+            )
+    if as_json:
+        print_json({"proposal": proposal, "change_set": saved})
+        return
+    for label, figures in (
+        ("现状 current", proposal["current_figures"]),
+        ("建议 proposed", proposal["figures"]),
+    ):
+        console.print(
+            f"{label}: {figures['micro_grids']} micro-grids, households {figures['households_min']}–"
+            f"{figures['households_max']} (sd {figures['households_stdev']}), {figures['out_of_range']} out of "
+            f"range, compactness {figures['compactness_mean']}, {figures['compounds_cut']} compound(s) cut"
+        )
+    for i, part in enumerate(proposal["parts"], 1):
+        names = ", ".join(c["name"] for c in part["compounds"])
+        console.print(f"  {i:>2}. {part['households']:>4} households  {names}", markup=False)
+    for warning in proposal["warnings"]:
+        console.print(f"  警告 warning: {warning}", markup=False)
+    if saved:
+        _show(saved, False)

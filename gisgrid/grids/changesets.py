@@ -111,11 +111,30 @@ def build_preview(ws: Workspace, outcome: Outcome) -> dict[str, Any]:
                 "households_after": _households_of(ws, w.after, after),
             }
         )
+    specials = [
+        {
+            "code": code,
+            "kind": sp.kind,
+            "name": sp.name,
+            "change": "retired" if sp.retired else ("added" if sp.version == 0 or sp.revived else "changed"),
+            "version_before": sp.version or None,
+            "area_m2_before": round(ws.area_m2(ws.specials_before[code].geom), 1)
+            if code in ws.specials_before
+            else None,
+            "area_m2_after": None if sp.retired else round(ws.area_m2(sp.geom), 1),
+            "geometry_before": _geojson(ws.specials_before[code].geom)
+            if code in ws.specials_before
+            else None,
+            "geometry_after": None if sp.retired else _geojson(sp.geom),
+        }
+        for code, sp in sorted(ws.specials.items())
+    ]
     incidents = _open_incidents(ws, moved_area)
     coverage = sorted({c for p in places["buildings"] for c in (p["from"], p["to"]) if c})
     return {
         "results": outcome.results,
         "units": units,
+        "specials": specials,
         "compounds": places["compounds"][:MAX_LISTED],
         "compounds_total": len(places["compounds"]),
         "buildings_moved": len(places["buildings"]),
@@ -239,8 +258,16 @@ def _require_edit(actor: Principal) -> None:
         )
 
 
+SPECIAL_KEY = "special:"  # base_versions keys of special grids (grid codes have no colon)
+
+
 def _versions(ws: Workspace) -> dict[str, int]:
-    return {code: unit.version for code, unit in ws.before.items()}
+    """The version of every grid the change set changes (the units it loaded but left alone are checked again
+    when it is saved, under lock, so they need not be current)."""
+    touched = ws.changed | ws.retired | (set(ws.created) & set(ws.before))
+    out = {code: ws.before[code].version for code in sorted(touched) if code in ws.before}
+    out.update({SPECIAL_KEY + code: sp.version for code, sp in ws.specials_before.items()})
+    return out
 
 
 def _clean_reason(reason: Any) -> str | None:
@@ -393,7 +420,8 @@ def list_change_sets(
 
 def _lock_and_compare(session: Session, base: dict[str, int]) -> None:
     """Lock the draft's grids in code order and refuse (409) when any changed since the draft read it."""
-    codes = sorted(base)
+    specials = sorted(k for k in base if k.startswith(SPECIAL_KEY))
+    codes = sorted(k for k in base if not k.startswith(SPECIAL_KEY))
     rows = {
         r.code: r
         for r in session.execute(
@@ -408,6 +436,24 @@ def _lock_and_compare(session: Session, base: dict[str, int]) -> None:
         row = rows.get(code)
         if row is None or row.version != base[code]:
             stale.append(_what_changed(session, code, base[code], row))
+    for key in specials:
+        now = session.execute(
+            text("SELECT version, retired_at FROM special_grid WHERE code = :c FOR UPDATE"),
+            {"c": key[len(SPECIAL_KEY) :]},
+        ).first()
+        if now is None or now[1] is not None or now[0] != base[key]:
+            stale.append(
+                {
+                    "code": key[len(SPECIAL_KEY) :],
+                    "base_version": base[key],
+                    "current_version": now[0] if now else None,
+                    "retired": bool(now and now[1]),
+                    "generation_id": None,
+                    "changed_by": None,
+                    "changed_at": None,
+                    "reason": None,
+                }
+            )
     if stale:
         raise Conflict(
             f"网格已被他人修改 {len(stale)} grid(s) changed since the draft was made: "
@@ -449,22 +495,42 @@ def save(
     expected_version: int | None,
     ctx: Context,
 ) -> GridChangeSet:
-    """Save a draft as one generation (see the module's description)."""
-    cs = _owned_draft(session, change_set_id, ctx, expected_version)
-    _lock_and_compare(session, cs.base_versions)
+    """Save a draft as one generation (see the module's description). A clash with another editor's save that
+    the database detects (a deadlock, a code taken at the same instant) is a 409 to try again, never a 500."""
     try:
-        outcome = edits.run(
-            session, cs.operations, actor=ctx.actor, rules=ctx.rules, srid=ctx.srid, lock=True
+        return _save(
+            session,
+            change_set_id,
+            confirm_warnings=confirm_warnings,
+            expected_version=expected_version,
+            ctx=ctx,
         )
-    except DBAPIError as exc:  # a deadlock with another editor's save: one of the two goes again
-        if getattr(exc.orig, "pgcode", None) in ("40P01", "40001", "55P03"):
+    except DBAPIError as exc:
+        if getattr(exc.orig, "pgcode", None) in RETRYABLE:
             raise Conflict(
-                "另一位规划员正在保存相邻网格 Another planner is saving neighbouring grids: try again.",
+                "另一位规划员正在保存相邻网格 Another planner saved neighbouring grids at the same moment: try again.",
                 field="id",
-                value=cs.id,
-                expected="a retry",
+                value=change_set_id,
+                expected="a retry (rebase the draft if it is refused as stale)",
             ) from exc
         raise
+
+
+# deadlock, serialization failure, lock not available, unique violation, exclusion violation
+RETRYABLE = ("40P01", "40001", "55P03", "23505", "23P01")
+
+
+def _save(
+    session: Session,
+    change_set_id: int,
+    *,
+    confirm_warnings: bool,
+    expected_version: int | None,
+    ctx: Context,
+) -> GridChangeSet:
+    cs = _owned_draft(session, change_set_id, ctx, expected_version)
+    _lock_and_compare(session, cs.base_versions)
+    outcome = edits.run(session, cs.operations, actor=ctx.actor, rules=ctx.rules, srid=ctx.srid, lock=True)
     shown = build_preview(outcome.workspace, outcome)
     _refuse_errors(outcome, shown)
     planned = [r.get("codes") or r.get("code") for r in (cs.preview or {}).get("results", [])]
@@ -545,6 +611,7 @@ def write(session: Session, ws: Workspace, provenance: generations.Provenance) -
                 "at": at,
             },
         )
+    specials = _write_specials(session, ws, at)
     workers = _write_workers(session, ws)
     added = len([c for c in beginning if c not in ws.before])
     changed = len([c for c in beginning if c in ws.before])
@@ -555,6 +622,7 @@ def write(session: Session, ws: Workspace, provenance: generations.Provenance) -
         "codes": beginning,
         "retired": sorted(ws.retired),
         "recoded": ws.recoded,
+        "specials": specials,
     }
     generations.finish(session, generation, provenance, added=added, retired=retired, changed=changed)
     audit.record(
@@ -586,6 +654,51 @@ def _figures(ws: Workspace, unit: Unit) -> dict[str, Any]:
         "area_m2": round(ws.area_m2(unit.geom), 2),
         "wkt": shapely.to_wkt(unit.geom, rounding_precision=7),
     }
+
+
+def _write_specials(session: Session, ws: Workspace, at: Any) -> list[dict[str, Any]]:
+    out = []
+    for code, sp in sorted(ws.specials.items()):
+        wkb_ = shapely.to_wkb(shapely.set_precision(sp.geom, edits.GRID))
+        if sp.version == 0:
+            session.execute(
+                text(
+                    "INSERT INTO special_grid (code, kind, name, community_code, geom, version) VALUES "
+                    "(:c, :k, :n, :cc, ST_Multi(ST_GeomFromWKB(:g, 4326)), 1)"
+                ),
+                {"c": code, "k": sp.kind, "n": sp.name, "cc": sp.community_code, "g": wkb_},
+            )
+            out.append({"code": code, "change": "added", "version_after": 1})
+        elif sp.retired:
+            session.execute(
+                text("UPDATE special_grid SET retired_at = :at, version = version + 1 WHERE code = :c"),
+                {"c": code, "at": at},
+            )
+            out.append({"code": code, "change": "retired", "version_after": sp.version + 1})
+        elif sp.revived:
+            session.execute(
+                text("UPDATE special_grid SET retired_at = NULL, version = version + 1 WHERE code = :c"),
+                {"c": code},
+            )
+            out.append({"code": code, "change": "added", "version_after": sp.version + 1})
+        else:
+            session.execute(
+                text(
+                    "UPDATE special_grid SET name = :n, geom = ST_Multi(ST_GeomFromWKB(:g, 4326)), "
+                    "version = version + 1 WHERE code = :c"
+                ),
+                {"c": code, "n": sp.name, "g": wkb_},
+            )
+            before = ws.specials_before[code]
+            out.append(
+                {
+                    "code": code,
+                    "change": "changed",
+                    "name_before": before.name,
+                    "wkt_before": shapely.to_wkt(before.geom, rounding_precision=7),
+                }
+            )
+    return out
 
 
 def _write_workers(session: Session, ws: Workspace) -> list[dict[str, Any]]:

@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
+import shapely.errors
+import shapely.geometry
 from shapely import wkb
 from shapely.geometry import LineString, MultiPoint, MultiPolygon, Point, Polygon, mapping
 from shapely.geometry.base import BaseGeometry
@@ -49,7 +51,20 @@ PLACE_SAMPLE_M = 4.0
 GRID = 1e-7
 # Where a point counts as lying on a boundary (degrees): a node rounded to the grid is within 0.71 GRID of it.
 ON_LINE_DEG = 1.5e-7
-OPERATIONS = ("reshape", "split", "merge", "move_place", "move_grid", "rename", "assign_worker", "restore")
+OPERATIONS = (
+    "reshape",
+    "split",
+    "merge",
+    "move_place",
+    "move_grid",
+    "partition",
+    "special_create",
+    "special_reshape",
+    "special_retire",
+    "rename",
+    "assign_worker",
+    "restore",
+)
 # Compounds and buildings: one by its id, and those meeting an area (the table name is never from input).
 PLACE_SQL = {
     table: {
@@ -102,6 +117,20 @@ class Unit:
     geom: BaseGeometry
     version: int = 0  # the version in force when loaded; 0 for a unit the change set creates
     restored_from: int | None = None  # a revert: the grid_unit row whose state this is
+
+
+@dataclass
+class Special:
+    """A special grid (法治格, 关爱格 …) overlaying the hierarchy, as the change set has it."""
+
+    code: str
+    kind: str
+    name: str
+    community_code: str | None
+    geom: BaseGeometry
+    version: int = 0  # 0: created by the change set
+    retired: bool = False
+    revived: bool = False  # a revert bringing back a retired special grid
 
 
 @dataclass
@@ -182,6 +211,8 @@ class Workspace:
         self.recoded: dict[str, str] = {}  # old code -> new code (moves)
         self.notes: list[str] = []
         self.nodes: list[Point] = []  # boundary nodes cuts added (also put into the grids sharing them)
+        self.specials: dict[str, Special] = {}  # special grids the change set created, reshaped or retired
+        self.specials_before: dict[str, Special] = {}
         self._to_metric = projector(srid=srid)
         self._workers: dict[int, WorkerChange] | None = None
         self._restored_generations: list[int] = []
@@ -361,7 +392,7 @@ class Workspace:
         """Workers of every grid the change set touched, with their grids before and after."""
         if self._workers is None:
             self._workers = {}
-        codes = sorted(set(self.before) | self.retired | set(self.units))
+        codes = sorted(set(self.before) | self.retired | set(self.units) | set(self.specials))
         if codes:
             rows = self.session.execute(
                 text(
@@ -482,6 +513,44 @@ def parse_line(value: Any, *, op: int, field: str = "line") -> LineString:
             op=op,
         )
     return line
+
+
+SNAP_SQL = """
+SELECT ST_AsBinary(ST_Collect(p)) FROM (
+    SELECT (ST_DumpPoints(geom)).geom AS p FROM walk_edge WHERE geom && ST_Expand(ST_GeomFromWKB(:g, 4326), :d)
+    UNION ALL
+    SELECT (ST_DumpPoints(geom)).geom FROM compound WHERE geom && ST_Expand(ST_GeomFromWKB(:g, 4326), :d)
+    UNION ALL
+    SELECT (ST_DumpPoints(geom)).geom FROM grid_unit
+     WHERE valid_to IS NULL AND level = 'micro' AND geom && ST_Expand(ST_GeomFromWKB(:g, 4326), :d)
+) v WHERE ST_DWithin(p, ST_GeomFromWKB(:g, 4326), :d)
+"""
+
+
+def snap_line(ws: Workspace, line: LineString) -> LineString:
+    """The drawn line with each vertex within GISGRID_EDIT_SNAP_M metres of a vertex of a street or path, a
+    compound outline or a micro-grid moved onto it (the page snaps in pixels while drawing; this is the same in
+    metres, for lines from anywhere)."""
+    deg = ws.rules.edit_snap_m / 111_320 / max(math.cos(math.radians(line.centroid.y)), 0.1)
+    raw = ws.session.execute(text(SNAP_SQL), {"g": shapely.to_wkb(line), "d": deg}).scalar()
+    if raw is None:
+        return line
+    targets = shapely.get_parts(wkb.loads(bytes(raw)))
+    tree = shapely.STRtree(targets)
+    coords = []
+    for x, y in line.coords:
+        here = Point(x, y)
+        i = tree.nearest(here)
+        best = targets[int(i)] if i is not None else None
+        if best is not None and ws.length_m(LineString([here, best])) <= ws.rules.edit_snap_m:
+            coords.append((best.x, best.y))
+        else:
+            coords.append((x, y))
+    deduped = [c for k, c in enumerate(coords) if k == 0 or c != coords[k - 1]]
+    if len(deduped) < 2:
+        return line
+    snapped = LineString(deduped)
+    return snapped if snapped.is_simple else line
 
 
 def _self_crossing(line: LineString) -> BaseGeometry | None:
@@ -680,7 +749,7 @@ def reshape(ws: Workspace, op: int, a_code: Any, b_code: Any, raw_line: Any) -> 
             expected="two neighbouring micro-grids",
             op=op,
         )
-    line = parse_line(raw_line, op=op)
+    line = snap_line(ws, parse_line(raw_line, op=op))
     edges = shared_edges(a.geom, b.geom)
     if not edges:
         raise refuse(
@@ -799,9 +868,16 @@ def reshape(ws: Workspace, op: int, a_code: Any, b_code: Any, raw_line: Any) -> 
 
 
 def split(ws: Workspace, op: int, code: Any, raw_line: Any, names: Any = None) -> list[str]:
-    """Cut a micro-grid along a drawn line into parts with new codes (W→E, then N→S); returns the codes."""
+    """Cut a micro-grid along a drawn line into parts with new codes (W→E, then N→S); returns the codes. A general
+    grid is cut the same way: its micro-grids go to the part they lie in (those the line crosses are split too)
+    and keep their three digits under the new general codes."""
+    if isinstance(code, str) and code:
+        ws.in_scope(code, op=op)
+        found = ws.get(code, op=op)
+        if found.level == "general":
+            return _split_general(ws, op, found, snap_line(ws, parse_line(raw_line, op=op)), names)
     unit = _micro(ws, code, op=op)
-    line = parse_line(raw_line, op=op)
+    line = snap_line(ws, parse_line(raw_line, op=op))
     pieces = _cut(unit.geom, line)
     if len(pieces) < 2:
         raise refuse(
@@ -867,6 +943,76 @@ def split(ws: Workspace, op: int, code: Any, raw_line: Any, names: Any = None) -
     heir = max(news, key=lambda n: (n.households, n.code))
     ws.move_workers(old.code, heir.code)
     ws.notes.append(f"{old.code} → {', '.join(n.code for n in news)}; its workers go to {heir.code}")
+    return [n.code for n in news]
+
+
+def _split_general(ws: Workspace, op: int, general: Unit, line: LineString, names: Any) -> list[str]:
+    pieces = _order_we_ns(_cut(general.geom, line))
+    if len(pieces) < 2:
+        raise refuse(
+            "split_misses",
+            f"分割线没有把 {general.code} 分开 The line does not cut {general.code} in two.",
+            field="line",
+            value=None,
+            expected="a line crossing the grid from edge to edge",
+            where=general.geom,
+            codes=[general.code],
+            op=op,
+        )
+    if names is not None and (
+        not isinstance(names, list)
+        or len(names) > len(pieces)
+        or not all(isinstance(n, str) and n.strip() for n in names)
+    ):
+        raise refuse(
+            "bad_names",
+            "名称无效 names must be non-empty names, one per part at most.",
+            field="names",
+            value=str(names)[:200],
+            expected=f"up to {len(pieces)} names",
+            op=op,
+        )
+    community = general.parent_code or ""
+    kids = ws.children(general.code)
+    news = []
+    for i, piece in enumerate(pieces):
+        name = (names[i].strip() if names and i < len(names) else f"{general.name}-{i + 1}")[:100]
+        news.append(
+            ws.create(
+                Unit(
+                    code=ws.allocate_code(community),
+                    level="general",
+                    parent_code=community,
+                    name=name,
+                    name_en=None,
+                    households=0,
+                    population=0,
+                    geom=piece,
+                )
+            )
+        )
+    coords = [list(c) for c in line.coords]
+    for kid in kids:
+        shares = [ws.area_m2(shapely.intersection(kid.geom, p, grid_size=GRID)) for p in pieces]
+        if sum(1 for a in shares if a >= ws.rules.sliver_m2) > 1:
+            parts = [ws.units[c] for c in split(ws, op, kid.code, coords)]
+        else:
+            parts = [kid]
+        for part in parts:
+            home = max(
+                range(len(pieces)),
+                key=lambda k: ws.area_m2(shapely.intersection(part.geom, pieces[k], grid_size=GRID)),
+            )
+            _recode(ws, part, news[home].code + part.code[-3:], news[home].code)
+    heir = max(
+        news,
+        key=lambda n: (sum(u.households for u in ws.current().values() if u.parent_code == n.code), n.code),
+    )
+    ws.move_workers(general.code, heir.code)
+    ws.retire(general.code)
+    _node_neighbours(ws, _new_nodes(general.geom, pieces), skip={n.code for n in news})
+    ws.dirty_parents.update(n.code for n in news)
+    ws.notes.append(f"{general.code} → {', '.join(n.code for n in news)}")
     return [n.code for n in news]
 
 
@@ -1066,21 +1212,179 @@ def move_place(ws: Workspace, op: int, kind: Any, ext_id: Any, to: Any) -> None:
 def _nearest_region(
     ws: Workspace, grid: BaseGeometry, place: BaseGeometry, others: list[BaseGeometry]
 ) -> BaseGeometry:
-    """The part of `grid` nearer to `place` than to any of `others` (a Voronoi partition of sampled outlines,
-    computed in metres and returned in WGS 84)."""
-    inverse = projector(srid=ws.srid, inverse=True)
-    seeds: dict[tuple[float, float], bool] = {}  # one seed per point (Voronoi refuses repeated points)
-    for i, geom in enumerate([place, *others]):
-        outline = shapely.segmentize(ws.metric(geom).boundary, PLACE_SAMPLE_M)
-        for x, y in shapely.get_coordinates(outline):
-            seeds.setdefault((round(float(x), 3), round(float(y), 3)), i == 0)
+    """The part of `grid` nearer to `place` than to any of `others` (see place_regions)."""
     if not others:
         return grid
+    return place_regions(ws, grid, [place, *others])[0]
+
+
+def place_regions(ws: Workspace, grid: BaseGeometry, places: list[BaseGeometry]) -> list[BaseGeometry]:
+    """For each place, the area nearer to it than to any other place: a Voronoi partition of the places'
+    outlines sampled every PLACE_SAMPLE_M metres, computed in metres and returned in WGS 84, covering `grid`'s
+    envelope. Between two compounds its border runs along the middle of the street that separates them."""
+    inverse = projector(srid=ws.srid, inverse=True)
+    seeds: dict[tuple[float, float], int] = {}  # one seed per point (Voronoi refuses repeated points)
+    for i, geom in enumerate(places):
+        outline = shapely.segmentize(ws.metric(geom).boundary, PLACE_SAMPLE_M)
+        for x, y in shapely.get_coordinates(outline):
+            seeds.setdefault((round(float(x), 3), round(float(y), 3)), i)
+    if len(places) == 1:
+        return [grid]
     envelope = ws.metric(grid).envelope.buffer(50)
     cells = shapely.voronoi_polygons(MultiPoint(list(seeds)), extend_to=envelope, ordered=True)
-    mine = [c for c, own in zip(cells.geoms, seeds.values(), strict=True) if own]
-    region = shapely.union_all(mine)
-    return shapely.transform(region, inverse)
+    owned: list[list[BaseGeometry]] = [[] for _ in places]
+    for cell, owner in zip(cells.geoms, seeds.values(), strict=True):
+        owned[owner].append(cell)
+    return [shapely.transform(shapely.union_all(cs), inverse) for cs in owned]
+
+
+def partition(ws: Workspace, op: int, code: Any, parts: Any, names: Any = None) -> list[str]:
+    """Re-divide a general grid into new micro-grids, each the area of a list of its compounds (their regions of
+    place_regions, so borders follow the streets and no compound is cut); the old micro-grids retire. The parts
+    get new codes west to east, then north to south; returns them."""
+    if not isinstance(code, str):
+        raise refuse(
+            "bad_code",
+            "需要总网格编码 general is required.",
+            field="general",
+            value=str(code),
+            expected="a general grid's code",
+            op=op,
+        )
+    ws.in_scope(code, op=op)
+    general = ws.get(code, op=op)
+    if general.level != "general":
+        raise refuse(
+            "level",
+            f"{code} 不是总网格 {code} is a {general.level} grid, not a general grid.",
+            field="general",
+            value=code,
+            expected="a general grid's code",
+            codes=[code],
+            op=op,
+        )
+    places = general_compounds(ws, general)
+    known = {ext_id for ext_id, _ in places}
+    expected = "a list of parts, each a list of compound ids, every compound of the general grid exactly once"
+    if not isinstance(parts, list) or not parts or not all(isinstance(p, list) and p for p in parts):
+        raise refuse(
+            "bad_parts",
+            "分区无效 parts must be a non-empty list of non-empty lists.",
+            field="parts",
+            value=str(parts)[:200],
+            expected=expected,
+            op=op,
+        )
+    listed = [e for p in parts for e in p]
+    unknown = sorted({str(e) for e in listed} - known)
+    missing = sorted(known - {str(e) for e in listed})
+    twice = sorted({str(e) for e in listed if listed.count(e) > 1})
+    if unknown or missing or twice:
+        raise refuse(
+            "bad_parts",
+            f"分区须恰好包含 {code} 的每个小区一次 The parts must hold every compound of {code} exactly once"
+            + (f"; not in it: {', '.join(unknown[:10])}" if unknown else "")
+            + (f"; missing: {', '.join(missing[:10])}" if missing else "")
+            + (f"; twice: {', '.join(twice[:10])}" if twice else "")
+            + ".",
+            field="parts",
+            value=(unknown or missing or twice)[0],
+            expected=expected,
+            codes=[code],
+            op=op,
+        )
+    if names is not None and (
+        not isinstance(names, list)
+        or len(names) > len(parts)
+        or not all(isinstance(n, str) and n.strip() for n in names)
+    ):
+        raise refuse(
+            "bad_names",
+            "名称无效 names must be non-empty names, one per part at most.",
+            field="names",
+            value=str(names)[:200],
+            expected=f"up to {len(parts)} names",
+            op=op,
+        )
+    ids = [e for e, _ in places]
+    regions = dict(zip(ids, place_regions(ws, general.geom, [g for _, g in places]), strict=True))
+    part_regions = [shapely.union_all([regions[str(e)] for e in p]) for p in parts]
+    shapes = _faces_by_region(general.geom, part_regions)
+    for i, shape in enumerate(shapes):
+        if shape.is_empty or len(_parts(shape)) != 1:
+            raise refuse(
+                "not_contiguous",
+                f"第 {i + 1} 个分区不连通 Part {i + 1} is not one piece: its compounds do not border each other.",
+                field="parts",
+                value=i + 1,
+                expected="parts whose compounds form one connected area",
+                where=shape if not shape.is_empty else None,
+                codes=[code],
+                op=op,
+            )
+    kids = ws.children(code)
+    olds = [copy(k) for k in kids]
+    order = sorted(range(len(shapes)), key=lambda i: (round(shapes[i].centroid.x, 6), -shapes[i].centroid.y))
+    news: list[Unit] = []
+    for rank, i in enumerate(order):
+        name = (names[i].strip() if names and i < len(names) else f"{general.name}第{rank + 1:02d}微网格")[
+            :100
+        ]
+        news.append(
+            ws.create(
+                Unit(
+                    code=ws.allocate_code(code),
+                    level="micro",
+                    parent_code=code,
+                    name=name,
+                    name_en=None,
+                    households=0,
+                    population=0,
+                    geom=shapes[i],
+                )
+            )
+        )
+    for kid in kids:
+        ws.retire(kid.code)
+    redistribute(ws, olds, news)
+    for old in olds:
+        heir = max(
+            news, key=lambda n: (ws.area_m2(shapely.intersection(n.geom, old.geom, grid_size=GRID)), n.code)
+        )
+        ws.move_workers(old.code, heir.code)
+    _node_neighbours(ws, _new_nodes(general.geom, shapes), skip={n.code for n in news})
+    ws.notes.append(f"{code}: {len(olds)} micro-grids → {len(news)} ({', '.join(n.code for n in news)})")
+    return [n.code for n in news]
+
+
+def general_compounds(ws: Workspace, general: Unit) -> list[tuple[str, BaseGeometry]]:
+    """The compounds of a general grid (by their point on surface), in id order."""
+    rows = ws.session.execute(
+        text(
+            "SELECT ext_id, ST_AsBinary(geom) FROM compound WHERE geom && ST_GeomFromWKB(:g, 4326) "
+            "AND ST_Intersects(ST_GeomFromWKB(:g, 4326), ST_PointOnSurface(geom)) ORDER BY ext_id"
+        ),
+        {"g": shapely.to_wkb(general.geom)},
+    ).all()
+    return [(e, _polygonal(wkb.loads(bytes(g)))) for e, g in rows]
+
+
+def _faces_by_region(outline: BaseGeometry, regions: list[BaseGeometry]) -> list[BaseGeometry]:
+    """`outline` divided among `regions` (which cover it), noded once on the coordinate grid so that
+    neighbouring parts share their vertices exactly."""
+    noded = shapely.union_all([outline.boundary, *[r.boundary for r in regions]], grid_size=GRID)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    shapely.prepare(outline)
+    owned: list[list[BaseGeometry]] = [[] for _ in regions]
+    for face in faces:
+        point = face.representative_point()
+        if not outline.contains(point):
+            continue
+        owner = next((i for i, r in enumerate(regions) if r.contains(point)), None)
+        if owner is None:
+            owner = max(range(len(regions)), key=lambda i: regions[i].intersection(face).area)
+        owned[owner].append(face)
+    return [_polygonal(shapely.union_all(fs, grid_size=GRID)) if fs else Polygon() for fs in owned]
 
 
 def move_grid(ws: Workspace, op: int, code: Any, to_parent: Any) -> str:
@@ -1161,6 +1465,201 @@ def _recode(ws: Workspace, unit: Unit, new_code: str, new_parent: str) -> None:
     ws.move_workers(old_code, new_code)
     for kid in kids:
         _recode(ws, kid, new_code + kid.code[len(old_code) :], new_code)
+
+
+SPECIAL_PREFIX = {"law": "FZ", "care": "GA", "medical": "YL", "veterans": "TY"}
+SPECIAL_SQL = (
+    "SELECT code, kind, name, community_code, ST_AsBinary(geom), version FROM special_grid "
+    "WHERE code = :c AND retired_at IS NULL"
+)
+SPECIAL_SQL_LOCKED = SPECIAL_SQL + " FOR UPDATE"
+
+
+def parse_area(value: Any, *, op: int, ws: Workspace) -> BaseGeometry:
+    """A drawn area: a GeoJSON Polygon or MultiPolygon, or one ring [[lon, lat], …], in WGS 84; valid, on the
+    coordinate grid, at least the sliver limit."""
+    expected = "a GeoJSON Polygon/MultiPolygon or a ring [[lon, lat], …] (WGS 84), valid, not crossing itself"
+    try:
+        if isinstance(value, dict):
+            geom = shapely.geometry.shape(value)
+        elif isinstance(value, list):
+            geom = Polygon(value)
+        else:
+            raise TypeError(type(value).__name__)
+        coords = shapely.get_coordinates(geom)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError, shapely.errors.GEOSException) as exc:
+        raise refuse(
+            "bad_area",
+            f"范围无效 The area cannot be read ({exc}).",
+            field="geometry",
+            value=str(value)[:200],
+            expected=expected,
+            op=op,
+        ) from exc
+    if not isinstance(geom, Polygon | MultiPolygon) or len(coords) > 100_000 or not len(coords):
+        raise refuse(
+            "bad_area",
+            "范围须为多边形 The area must be a polygon.",
+            field="geometry",
+            value=str(value)[:200],
+            expected=expected,
+            op=op,
+        )
+    if not (abs(coords) <= 180).all() or not shapely.is_valid(geom):
+        where = None if not (abs(coords) <= 180).all() else geom
+        raise refuse(
+            "invalid_geometry",
+            "范围无效 The area is not a valid polygon: "
+            + (shapely.is_valid_reason(geom) if where is not None else "coordinates out of range"),
+            field="geometry",
+            value=None,
+            expected=expected,
+            where=where,
+            op=op,
+        )
+    geom = _polygonal(shapely.set_precision(geom, GRID))
+    if ws.area_m2(geom) < ws.rules.sliver_m2:
+        raise refuse(
+            "sliver",
+            f"范围太小 The area is under {ws.rules.sliver_m2:g} m².",
+            field="geometry",
+            value=round(ws.area_m2(geom), 3),
+            expected=f"at least {ws.rules.sliver_m2:g} m²",
+            op=op,
+        )
+    return geom
+
+
+def _special(ws: Workspace, code: Any, op: int) -> Special:
+    if not isinstance(code, str):
+        raise refuse(
+            "bad_code",
+            "需要特色网格编码 code is required.",
+            field="code",
+            value=str(code),
+            expected="a special grid's code",
+            op=op,
+        )
+    if code in ws.specials:
+        special = ws.specials[code]
+        if special.retired:
+            raise refuse(
+                "retired",
+                f"特色网格 {code} 已撤销 Special grid {code} is retired in this change set.",
+                field="code",
+                value=code,
+                expected="a special grid in force",
+                op=op,
+            )
+        return special
+    sql = SPECIAL_SQL_LOCKED if ws.lock else SPECIAL_SQL
+    row = ws.session.execute(text(sql), {"c": code}).first()
+    if row is None:
+        raise NotFound(
+            f"没有该特色网格 No special grid {code!r} in force.",
+            field="code",
+            value=code,
+            expected="the code of a special grid (GET /api/layers/special_grids)",
+        )
+    special = Special(row[0], row[1], row[2], row[3], _polygonal(wkb.loads(bytes(row[4]))), int(row[5]))
+    ws.in_scope(*([special.community_code] if special.community_code else [code.split("-")[0]]), op=op)
+    ws.specials[code] = special
+    ws.specials_before[code] = copy(special)
+    return special
+
+
+def special_create(ws: Workspace, op: int, kind: Any, name: Any, geometry: Any, community: Any = None) -> str:
+    """A new special grid; its code is the subdistrict's, the kind's letters and the next number never used."""
+    if kind not in SPECIAL_PREFIX:
+        raise refuse(
+            "bad_kind",
+            f"未知特色网格类型 Unknown kind {kind!r}.",
+            field="kind",
+            value=str(kind),
+            expected=", ".join(SPECIAL_PREFIX),
+            op=op,
+        )
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise refuse(
+            "bad_name",
+            "名称须为 1–100 字 name must have 1 to 100 characters.",
+            field="name",
+            value=str(name)[:120],
+            expected="a name of 1 to 100 characters",
+            op=op,
+        )
+    geom = parse_area(geometry, op=op, ws=ws)
+    if community is not None:
+        unit = ws.get(str(community), op=op)
+        if unit.level != "community":
+            raise refuse(
+                "level",
+                f"{community} 不是社区 {community} is not a community.",
+                field="community_code",
+                value=str(community),
+                expected="a community's code",
+                op=op,
+            )
+        ws.in_scope(unit.code, op=op)
+        root = unit.code[:9]
+    else:
+        found = ws.session.execute(
+            text(
+                "SELECT code FROM grid_unit WHERE level = 'subdistrict' AND valid_to IS NULL AND "
+                "ST_Intersects(geom, ST_PointOnSurface(ST_GeomFromWKB(:g, 4326)))"
+            ),
+            {"g": shapely.to_wkb(geom)},
+        ).scalar()
+        if found is None:
+            raise refuse(
+                "outside_parent",
+                "范围不在街道内 The area lies outside the subdistrict.",
+                field="geometry",
+                value=None,
+                expected="an area inside the subdistrict",
+                where=geom,
+                op=op,
+            )
+        root = str(found)
+        ws.in_scope(root, op=op)
+    prefix = f"{root}-{SPECIAL_PREFIX[kind]}-"
+    used = ws.session.execute(
+        text(
+            "SELECT max(substr(code, length(:p) + 1)::int) FROM special_grid WHERE code ~ ('^' || :p || '[0-9]+$')"
+        ),
+        {"p": prefix},
+    ).scalar()
+    mine = [int(c[len(prefix) :]) for c in ws.specials if c.startswith(prefix)]
+    code = f"{prefix}{max([used or 0, *mine]) + 1:02d}"
+    ws.specials[code] = Special(code, kind, name.strip(), str(community) if community else None, geom)
+    return code
+
+
+def special_reshape(ws: Workspace, op: int, code: Any, geometry: Any, name: Any = None) -> None:
+    """A special grid's new area (and name)."""
+    special = _special(ws, code, op)
+    special.geom = parse_area(geometry, op=op, ws=ws)
+    if name is not None:
+        if not isinstance(name, str) or not name.strip() or len(name) > 100:
+            raise refuse(
+                "bad_name",
+                "名称须为 1–100 字 name must have 1 to 100 characters.",
+                field="name",
+                value=str(name)[:120],
+                expected="a name of 1 to 100 characters",
+                op=op,
+            )
+        special.name = name.strip()
+
+
+def special_retire(ws: Workspace, op: int, code: Any) -> None:
+    """End a special grid (its code is not used again)."""
+    special = _special(ws, code, op)
+    if special.version == 0:
+        del ws.specials[special.code]
+    else:
+        special.retired = True
+    ws.move_workers(special.code, None)
 
 
 def rename(ws: Workspace, op: int, code: Any, name: Any, name_en: Any = None) -> None:
@@ -1322,9 +1821,51 @@ def restore(ws: Workspace, op: int, generation: Any) -> None:
     for w in (edits or {}).get("workers", []):
         change = ws.worker_by_ext_id(w["ext_id"], op=op)
         change.after = sorted(w["before"])
+    for sp in (edits or {}).get("specials", []):
+        _restore_special(ws, op, sp, generation)
     parents = {u.parent_code for u in ws.current().values() if u.level != "subdistrict"}
     ws.dirty_parents.update(p for p in parents if p)
     ws._restored_generations.append(generation)
+
+
+def _restore_special(ws: Workspace, op: int, change: dict[str, Any], generation: int) -> None:
+    code = change["code"]
+    row = ws.session.execute(
+        text(
+            "SELECT code, kind, name, community_code, ST_AsBinary(geom), version, retired_at IS NOT NULL "
+            "FROM special_grid WHERE code = :c"
+        ),
+        {"c": code},
+    ).first()
+    if row is None:
+        raise NotFound(
+            f"没有该特色网格 No special grid {code!r}.",
+            field="code",
+            value=code,
+            expected="a special grid's code",
+        )
+    if int(row[5]) != change.get("version_after", int(row[5])):
+        raise refuse(
+            "changed_since",
+            f"特色网格 {code} 在该版本后又被修改 Special grid {code} changed since generation {generation}.",
+            field="generation",
+            value=generation,
+            expected="the newest generation of it",
+            op=op,
+        )
+    if change["change"] == "added":
+        special_retire(ws, op, code)
+        return
+    current = _polygonal(wkb.loads(bytes(row[4])))
+    special = Special(row[0], row[1], row[2], row[3], current, int(row[5]))
+    ws.in_scope(*([special.community_code] if special.community_code else [code.split("-")[0]]), op=op)
+    if change["change"] == "retired":
+        special.revived = True
+    else:
+        special.geom = _polygonal(shapely.from_wkt(change["wkt_before"]))
+        special.name = change["name_before"]
+    ws.specials_before[code] = Special(row[0], row[1], row[2], row[3], current, int(row[5]))
+    ws.specials[code] = special
 
 
 def apply(ws: Workspace, operations: Any) -> list[dict[str, Any]]:
@@ -1371,6 +1912,16 @@ def apply(ws: Workspace, operations: Any) -> list[dict[str, Any]]:
             move_place(ws, i, args.get("kind"), args.get("ext_id"), args.get("to"))
         elif kind == "move_grid":
             result["code"] = move_grid(ws, i, args.get("code"), args.get("to_parent"))
+        elif kind == "partition":
+            result["codes"] = partition(ws, i, args.get("general"), args.get("parts"), args.get("names"))
+        elif kind == "special_create":
+            result["code"] = special_create(
+                ws, i, args.get("kind"), args.get("name"), args.get("geometry"), args.get("community_code")
+            )
+        elif kind == "special_reshape":
+            special_reshape(ws, i, args.get("code"), args.get("geometry"), args.get("name"))
+        elif kind == "special_retire":
+            special_retire(ws, i, args.get("code"))
         elif kind == "rename":
             rename(ws, i, args.get("code"), args.get("name"), args.get("name_en"))
         elif kind == "assign_worker":
@@ -1388,6 +1939,10 @@ OP_ARGS: dict[str, tuple[str, ...]] = {
     "merge": ("codes", "keep", "name"),
     "move_place": ("kind", "ext_id", "to"),
     "move_grid": ("code", "to_parent"),
+    "partition": ("general", "parts", "names"),
+    "special_create": ("kind", "name", "geometry", "community_code"),
+    "special_reshape": ("code", "geometry", "name"),
+    "special_retire": ("code",),
     "rename": ("code", "name", "name_en"),
     "assign_worker": ("worker", "add", "remove"),
     "restore": ("generation",),
@@ -1507,9 +2062,28 @@ def check(ws: Workspace) -> list[Issue]:
     for code in ws.dirty_parents | {u.parent_code for u in edited.values() if u.parent_code}:
         if code and code not in ws.retired and code in after and not ws.children(code):
             issues.append(Issue("empty_parent", "error", code, None, "no children left", after[code].geom))
+    issues.extend(_special_checks(ws))
     issues.extend(_place_cuts(ws, edited, sliver))
     issues.extend(_warnings(ws, edited))
     return issues
+
+
+def _special_checks(ws: Workspace) -> list[Issue]:
+    """A special grid lies inside its community (or, without one, inside the subdistrict)."""
+    out: list[Issue] = []
+    for code, special in ws.specials.items():
+        if special.retired:
+            continue
+        host = special.community_code or code.split("-")[0]
+        parent = ws.current().get(host) or (None if host in ws.retired else ws.get(host))
+        if parent is None:
+            out.append(Issue("parent_missing", "error", code, host, "its community is retired", special.geom))
+            continue
+        outside = _polygonal(shapely.difference(special.geom, parent.geom, grid_size=GRID))
+        area = ws.area_m2(outside)
+        if area >= ws.rules.sliver_m2:
+            out.append(Issue("outside_parent", "error", code, host, f"{area:.1f} m² outside {host}", outside))
+    return out
 
 
 def _place_cuts(ws: Workspace, edited: dict[str, Unit], sliver: float) -> list[Issue]:

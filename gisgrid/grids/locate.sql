@@ -17,10 +17,10 @@ owner AS (
 ),
 path AS (
     WITH RECURSIVE up AS (
-        SELECT u.code, u.level, u.name, u.parent_code, u.id, 0 AS depth
+        SELECT u.code, u.level, u.name, u.parent_code, u.id, u.version, u.generation_id, 0 AS depth
           FROM grid_unit u JOIN owner o ON o.id = u.id
         UNION ALL
-        SELECT g.code, g.level, g.name, g.parent_code, g.id, up.depth + 1
+        SELECT g.code, g.level, g.name, g.parent_code, g.id, g.version, g.generation_id, up.depth + 1
           FROM up JOIN grid_unit g ON g.code = up.parent_code
          WHERE g.valid_from <= :at AND (g.valid_to IS NULL OR g.valid_to > :at)
     )
@@ -51,7 +51,8 @@ SELECT
     (SELECT coalesce(json_agg(json_build_object('code', code, 'name', name, 'covers', covers,
                                                 'distance_m', round(distance_m::numeric, 2)) ORDER BY code), '[]')
        FROM cand) AS candidates,
-    (SELECT coalesce(json_agg(json_build_object('level', level, 'code', code, 'name', name, 'id', id)
+    (SELECT coalesce(json_agg(json_build_object('level', level, 'code', code, 'name', name, 'id', id,
+                                                'version', version, 'generation_id', generation_id)
                               ORDER BY depth DESC), '[]') FROM path) AS path,
     (SELECT coalesce(json_agg(json_build_object('name', name, 'role', role, 'title', title, 'phone', phone,
                                                 'grid_code', grid_code) ORDER BY grid_code DESC, name), '[]')

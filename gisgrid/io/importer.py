@@ -46,12 +46,17 @@ class ImportResult:
     updated: int
     removed: int
     derived_jobs: list[int] = field(default_factory=list)
+    # grids: the warnings the import was confirmed with (or, in a dry run, would need confirming)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
     def summary(self) -> str:
         """One line for people."""
+        done = "Would import" if self.dry_run else "Imported"
         return (
-            f"Imported {self.imported} feature(s) into {self.layer} ({self.format}): "
+            f"{done} {self.imported} feature(s) into {self.layer} ({self.format}): "
             f"{self.added} new, {self.updated} replaced, {self.removed} removed."
+            + (f" {len(self.warnings)} warning(s)." if self.warnings else "")
         )
 
 
@@ -88,8 +93,11 @@ def store_records(
     replace: bool = False,
     valid_from: datetime | None = None,
     provenance: Provenance | None = None,
+    confirm_warnings: bool = True,
 ) -> ImportResult:
-    """Write checked records in a savepoint of the session's transaction: all of them, or (ImportRejected) none."""
+    """Write checked records in a savepoint of the session's transaction: all of them, or (ImportRejected) none.
+    Grids pass the topology gate (gisgrid.grids.store): errors refuse, warnings need `confirm_warnings`."""
+    warnings: list[str] = []
     in_file = {r.key for r in records}
     with session.begin_nested():
         existing = store.existing_keys(session, spec)
@@ -103,7 +111,15 @@ def store_records(
             problems = store.remove_absent(session, spec, records, existing)
         if not problems:
             problems = _store(
-                session, spec, records, existing if replace else {}, replace, valid_from, provenance
+                session,
+                spec,
+                records,
+                existing if replace else {},
+                replace,
+                valid_from,
+                provenance,
+                confirm_warnings=confirm_warnings,
+                warnings=warnings,
             )
         if problems:
             raise ImportRejected(layer=spec.name, path=str(path), problems=problems)
@@ -115,6 +131,7 @@ def store_records(
         added=len(records) - updated,
         updated=updated,
         removed=len(existing.keys() - in_file) if replace else 0,
+        warnings=warnings,
     )
 
 
@@ -126,11 +143,21 @@ def _store(
     replace: bool,
     valid_from: datetime | None,
     provenance: Provenance | None = None,
+    *,
+    confirm_warnings: bool = True,
+    warnings: list[str] | None = None,
 ) -> list[Problem]:
     try:
         if spec.name == "grids":
             return grid_store.store_grids(
-                session, spec, records, valid_from=valid_from, replace=replace, provenance=provenance
+                session,
+                spec,
+                records,
+                valid_from=valid_from,
+                replace=replace,
+                provenance=provenance,
+                confirm_warnings=confirm_warnings,
+                warnings=warnings,
             )
         return store.storer(spec)(session, spec, records, existing)
     except (DataError, IntegrityError) as exc:
@@ -156,10 +183,36 @@ def import_file(
     ip: str | None = None,
     reason: str | None = None,
     derived: DerivedMode = "now",
+    confirm_warnings: bool = False,
+    dry_run: bool = False,
 ) -> ImportResult:
     """Import one layer file in the session's transaction: all features or none; audited (grids: as one new
-    generation, with `reason`). The data derived from the layer is rebuilt at once (derived="now"), enqueued as
-    jobs ("queue") or left alone ("none")."""
+    generation of the units that changed, with `reason`, through the topology gate: errors refuse, warnings
+    need `confirm_warnings`). The data derived from the layer is rebuilt at once (derived="now"), enqueued as
+    jobs ("queue") or left alone ("none"). A `dry_run` does all of it, answers what it would do (with the
+    warnings) and keeps nothing."""
+    if dry_run:
+        nested = session.begin_nested()
+        try:
+            result = import_file(
+                session,
+                layer=layer,
+                path=path,
+                crs=crs,
+                make_valid=make_valid,
+                replace=replace,
+                fmt=fmt,
+                progress=progress,
+                actor=actor,
+                ip=ip,
+                reason=reason,
+                derived="none",
+                confirm_warnings=True,
+            )
+        finally:
+            nested.rollback()
+        result.dry_run = True
+        return result
     spec = get_spec(layer)
     fmt = detect_format(path, fmt)
     step = progress or (lambda stage, done, total: None)
@@ -173,7 +226,15 @@ def import_file(
         ip=ip,
         detail={"file": path.name, "format": fmt, "crs": crs, "replace": replace},
     )
-    result = store_records(session, spec, records, path=path, replace=replace, provenance=provenance)
+    result = store_records(
+        session,
+        spec,
+        records,
+        path=path,
+        replace=replace,
+        provenance=provenance,
+        confirm_warnings=confirm_warnings,
+    )
     result.format = fmt
     if derived == "now":
         derived_data.rebuild_after(session, [spec.name])
@@ -196,6 +257,7 @@ def import_file(
             "added": result.added,
             "updated": result.updated,
             "removed": result.removed,
+            "warnings": result.warnings[:50],
         },
     )
     step("完成 done", IMPORT_STEPS, IMPORT_STEPS)
@@ -212,6 +274,9 @@ def import_layer(
     replace: bool = False,
     fmt: str | None = None,
     progress: Progress | None = None,
+    confirm_warnings: bool = False,
+    dry_run: bool = False,
+    reason: str | None = None,
 ) -> ImportResult:
     """Import one layer file in its own transaction: all features or none."""
     with session_scope(engine) as session:
@@ -224,6 +289,9 @@ def import_layer(
             replace=replace,
             fmt=fmt,
             progress=progress,
+            confirm_warnings=confirm_warnings,
+            dry_run=dry_run,
+            reason=reason,
         )
 
 

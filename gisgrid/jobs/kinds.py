@@ -36,6 +36,8 @@ def layer_import(run: JobRun, params: dict[str, Any]) -> dict[str, Any]:
             ip=params.get("ip"),
             reason=params.get("reason"),
             derived="queue",
+            confirm_warnings=bool(params.get("confirm_warnings")),
+            dry_run=bool(params.get("dry_run")),
         )
     return {
         "layer": result.layer,
@@ -46,6 +48,8 @@ def layer_import(run: JobRun, params: dict[str, Any]) -> dict[str, Any]:
         "updated": result.updated,
         "removed": result.removed,
         "derived_jobs": result.derived_jobs,
+        "warnings": result.warnings,
+        "dry_run": result.dry_run,
     }
 
 

@@ -307,6 +307,8 @@ SPECIAL_GRIDS = Dataset(
         f("community_code", zh="所属社区", en="Community", required=False),
     ),
     "special_grids.geojson",
+    extra=(f("version", "int", "版本", "Version", expr="t.version"),),
+    current="t.retired_at IS NULL",
 )
 COMPOUNDS = Dataset(
     "compounds",

@@ -198,6 +198,11 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         None,
         {},
     ),
+    ("GET", "/api/grids/{code}/partition-proposal"): lambda s, r: (
+        f"/api/grids/{_grid(s, '莲花社区')[0][:-3]}/partition-proposal",
+        None,
+        {},
+    ),
     ("GET", "/api/grids/{code}/history"): lambda s, r: (
         f"/api/grids/{_grid(s, '莲花社区')[0]}/history",
         None,

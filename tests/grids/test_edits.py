@@ -575,3 +575,155 @@ def test_the_api_refuses_bad_operations_in_the_error_shape(client: TestClient, s
     res = client.post("/api/grids/changes/999999/save", json={"confirm_warnings": True})
     assert res.status_code == 404
     assert session.execute(text("SELECT count(*) FROM grid_change_set")).scalar_one() == 0
+
+
+def test_drawn_vertices_snap_to_streets_compounds_and_grid_vertices_within_the_tolerance(
+    session: Session, admin: changesets.Context
+) -> None:
+    x, y = session.execute(
+        text(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_StartPoint(geom) AS p FROM walk_edge ORDER BY id LIMIT 1) s"
+        )
+    ).one()
+    ws = edits.Workspace(session, actor=admin.actor, rules=RULES)
+    metre = 1 / 111_320
+    near = edits.snap_line(ws, LineString([(x + 0.4 * metre, y), (x + 50 * metre, y + 50 * metre)]))
+    assert near.coords[0] == (x, y)
+    far = edits.snap_line(ws, LineString([(x + 3 * metre, y), (x + 50 * metre, y + 50 * metre)]))
+    assert far.coords[0] != (x, y)
+
+
+def test_special_grids_are_created_reshaped_retired_and_reverted_inside_their_community(
+    session: Session, admin: changesets.Context
+) -> None:
+    community, cx, cy = session.execute(
+        text(
+            "SELECT code, ST_X(ST_PointOnSurface(geom)), ST_Y(ST_PointOnSurface(geom)) FROM grid_unit "
+            "WHERE level = 'community' AND valid_to IS NULL ORDER BY code LIMIT 1"
+        )
+    ).one()
+    d = 0.0002
+    square = [[cx - d, cy - d], [cx + d, cy - d], [cx + d, cy + d], [cx - d, cy + d], [cx - d, cy - d]]
+    cs = changesets.create(
+        session,
+        operations=[
+            {
+                "op": "special_create",
+                "kind": "care",
+                "name": "新关爱格",
+                "geometry": square,
+                "community_code": community,
+            }
+        ],
+        reason="new",
+        ctx=admin,
+    )
+    code = _pv(cs)["results"][0]["code"]
+    assert code.startswith(community[:9] + "-GA-") and _pv(cs)["specials"][0]["change"] == "added"
+    created = changesets.save(session, cs.id, confirm_warnings=True, expected_version=None, ctx=admin)
+    assert session.execute(
+        text("SELECT name, version FROM special_grid WHERE code = :c"), {"c": code}
+    ).one() == ("新关爱格", 1)
+    # A reshape reaching far outside the community is refused, naming where.
+    far = [[cx - d, cy - d], [cx + 0.2, cy - d], [cx + 0.2, cy + d], [cx - d, cy + d], [cx - d, cy - d]]
+    with pytest.raises(EditRefused) as caught:
+        changesets.preview(session, [{"op": "special_reshape", "code": code, "geometry": far}], admin)
+    assert caught.value.details["rule"] == "outside_parent" and caught.value.details["location"]
+    bigger = [[x * 1.0, y * 1.0] for x, y in square]
+    bigger[1][0] += d / 2
+    bigger[2][0] += d / 2
+    cs = changesets.create(
+        session,
+        operations=[{"op": "special_reshape", "code": code, "geometry": bigger}],
+        reason="grow",
+        ctx=admin,
+    )
+    changesets.save(session, cs.id, confirm_warnings=True, expected_version=None, ctx=admin)
+    assert (
+        session.execute(text("SELECT version FROM special_grid WHERE code = :c"), {"c": code}).scalar_one()
+        == 2
+    )
+    cs = changesets.create(
+        session, operations=[{"op": "special_retire", "code": code}], reason="end", ctx=admin
+    )
+    changesets.save(session, cs.id, confirm_warnings=True, expected_version=None, ctx=admin)
+    assert session.execute(
+        text("SELECT retired_at IS NOT NULL FROM special_grid WHERE code = :c"), {"c": code}
+    ).scalar_one()
+    # A new one never takes the retired code.
+    cs = changesets.create(
+        session,
+        operations=[
+            {
+                "op": "special_create",
+                "kind": "care",
+                "name": "又一个",
+                "geometry": square,
+                "community_code": community,
+            }
+        ],
+        reason="again",
+        ctx=admin,
+    )
+    assert _pv(cs)["results"][0]["code"] != code
+    # Reverting the creation retires it again; the layer shows only special grids in force.
+    with pytest.raises(EditRefused):  # changed since it was created
+        changesets.revert(session, generation_id=_gen(created), reason="undo", ctx=admin)
+
+
+def test_a_general_grid_split_along_its_micro_grids_edges_recodes_them_under_two_new_general_grids(
+    session: Session, admin: changesets.Context
+) -> None:
+    ws = edits.Workspace(session, actor=admin.actor, rules=RULES)
+    for a, b in _siblings(session):
+        general = ws.get(a[:-3]).geom
+        edge = next(
+            (
+                e
+                for e in edits.shared_edges(ws.get(a).geom, ws.get(b).geom)
+                if general.boundary.distance(Point(e.coords[0])) < 1e-9
+                and general.boundary.distance(Point(e.coords[-1])) < 1e-9
+            ),
+            None,
+        )
+        if edge is not None:
+            break
+    else:
+        raise AssertionError("no micro-grid edge crosses a general grid")
+    c = list(edge.coords)
+
+    def beyond(p: tuple[float, ...], q: tuple[float, ...]) -> tuple[float, float]:
+        return (p[0] + (p[0] - q[0]) * 0.05, p[1] + (p[1] - q[1]) * 0.05)
+
+    line = [beyond(c[0], c[1]), *c, beyond(c[-1], c[-2])]
+    code = a[:-3]
+    kids = (
+        session.execute(
+            text("SELECT code FROM grid_unit WHERE parent_code = :c AND valid_to IS NULL"), {"c": code}
+        )
+        .scalars()
+        .all()
+    )
+    households = session.execute(
+        text("SELECT households FROM grid_unit WHERE code = :c AND valid_to IS NULL"), {"c": code}
+    ).scalar_one()
+    cs = changesets.create(
+        session, operations=[{"op": "split", "code": code, "line": line}], reason="g", ctx=admin
+    )
+    new = _pv(cs)["results"][0]["codes"]
+    assert len(new) == 2 and all(n[:-3] == code[:-3] for n in new)
+    changesets.save(session, cs.id, confirm_warnings=True, expected_version=None, ctx=admin)
+    rows = session.execute(
+        text("SELECT code, parent_code FROM grid_unit WHERE parent_code = ANY(:n) AND valid_to IS NULL"),
+        {"n": new},
+    ).all()
+    # Every micro-grid moved under one of the two, keeping its three digits.
+    assert sorted(r.code[-3:] for r in rows) == sorted(k[-3:] for k in kids)
+    assert (
+        session.execute(
+            text("SELECT sum(households) FROM grid_unit WHERE code = ANY(:n) AND valid_to IS NULL"),
+            {"n": new},
+        ).scalar_one()
+        == households
+    )
+    assert _errors(session) == []

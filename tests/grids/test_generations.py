@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from gisgrid.auth import accounts
 from gisgrid.io.importer import import_file
+from gisgrid.io.records import ImportRejected
 from tests.conftest import bearer, login, wait_for_job
-from tests.io.conftest import grid_feature
 
 
 @pytest.fixture
@@ -47,90 +47,121 @@ def test_the_demo_load_is_one_generation_of_every_unit(planner: TestClient, sess
     assert missing == 0
 
 
-def test_an_import_is_a_generation_with_who_why_and_what_changed(
+def _renamed(data: dict, codes: list[str]) -> dict:
+    for f in data["features"]:
+        if f["properties"]["code"] in codes:
+            f["properties"]["name"] += " 新"
+    return data
+
+
+def test_an_import_is_a_generation_of_the_units_it_changed_with_who_and_why(
     jobs_client: TestClient, jobs_engine: Engine
 ) -> None:
     # Through the API, as planners import: the upload becomes a job that a real worker runs (committed).
     headers = login(jobs_client, "planner")
-    with jobs_engine.connect() as conn:
-        parent = str(
-            conn.execute(
-                text(
-                    "SELECT code FROM grid_unit WHERE level = 'general' AND valid_to IS NULL ORDER BY code LIMIT 1"
-                )
-            ).scalar_one()
-        )
-    content = _geojson(
-        grid_feature(f"{parent}901", parent=parent), grid_feature(f"{parent}902", parent=parent)
-    )
+    data = jobs_client.get("/api/io/grids/export", params={"format": "geojson"}, headers=headers).json()
+    micro = sorted(f["properties"]["code"] for f in data["features"] if f["properties"]["level"] == "micro")
+    codes = micro[:2]
+    content = json.dumps(_renamed(data, codes), ensure_ascii=False).encode()
+    # A dry run first: what would change, nothing kept.
     res = jobs_client.post(
         "/api/io/grids/import",
-        params={"reason": "新建小区 new compound"},
+        params={"replace": "true", "dry_run": "true"},
+        files={"file": ("新网格.geojson", content)},
+        headers=headers,
+    )
+    dry = wait_for_job(jobs_client, res.json()["id"])
+    assert dry["status"] == "succeeded" and dry["result"]["dry_run"] is True, dry
+    before = jobs_client.get("/api/grids/generations", params={"limit": 1}, headers=headers).json()["total"]
+    res = jobs_client.post(
+        "/api/io/grids/import",
+        params={"reason": "更名 renamed", "replace": "true"},
         files={"file": ("新网格.geojson", content)},
         headers=headers,
     )
     assert res.status_code == 202, res.text
     job = wait_for_job(jobs_client, res.json()["id"])
     assert job["status"] == "succeeded", job
-    newest = jobs_client.get("/api/grids/generations", params={"limit": 1}).json()
-    assert newest["total"] >= 2 and len(newest["items"]) == 1
+    newest = jobs_client.get("/api/grids/generations", params={"limit": 1}, headers=headers).json()
+    assert newest["total"] == before + 1 and len(newest["items"]) == 1
     generation = newest["items"][0]
     assert generation | {"id": 0, "created_at": None} == {
         "id": 0,
         "created_at": None,
         "created_by": "planner",
         "source": "import",
-        "reason": "新建小区 new compound",
-        "units_added": 2,
+        "reason": "更名 renamed",
+        "units_added": 0,
         "units_retired": 0,
-        "units_changed": 0,
-        "detail": {"file": "新网格.geojson", "format": "geojson", "crs": None, "replace": False},
+        "units_changed": 2,
+        "detail": {"file": "新网格.geojson", "format": "geojson", "crs": None, "replace": True},
     }
-    changes = jobs_client.get(f"/api/grids/generations/{generation['id']}").json()
+    changes = jobs_client.get(f"/api/grids/generations/{generation['id']}", headers=headers).json()
     assert changes["total"] == 2
-    assert [(u["code"], u["change"], u["version"]) for u in changes["units"]] == [
-        (f"{parent}901", "added", 1),
-        (f"{parent}902", "added", 1),
+    assert sorted((u["code"], u["change"], u["version"]) for u in changes["units"]) == [
+        (codes[0], "changed", 2),
+        (codes[1], "changed", 2),
     ]
     with jobs_engine.connect() as conn:
         audited = conn.execute(
             text("SELECT actor, after FROM audit_log WHERE entity = 'grid_generation' AND entity_key = :k"),
             {"k": str(generation["id"])},
         ).one()
-    assert audited.actor == "planner" and audited.after["units_added"] == 2
+    assert audited.actor == "planner" and audited.after["units_changed"] == 2
 
 
-def test_a_replace_retires_and_versions_by_the_same_generation(
+def test_a_replace_that_breaks_the_tiling_is_refused_and_a_merge_by_file_retires(
     planner: TestClient, session: Session, tmp_path: Path
 ) -> None:
-    current = session.execute(text("SELECT count(*) FROM grid_unit WHERE valid_to IS NULL")).scalar_one()
     data = planner.get("/api/io/grids/export", params={"format": "geojson"}).json()
-    dropped = [f for f in data["features"] if f["properties"]["level"] == "micro"][-1]["properties"]["code"]
-    data["features"] = [f for f in data["features"] if f["properties"]["code"] != dropped]
-    path = tmp_path / "all.geojson"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    # The import a job runs, here inside the test's rolled-back transaction (a whole-layer replace).
-    import_file(
-        session,
-        layer="grids",
-        path=path,
-        replace=True,
-        actor=accounts.principal_of(accounts.get_user(session, "planner")),
-        derived="none",
+    # Dropping a micro-grid leaves a gap in its general grid: refused, naming the rule and where.
+    micro = [f for f in data["features"] if f["properties"]["level"] == "micro"]
+    dropped = micro[-1]["properties"]["code"]
+    gap = {**data, "features": [f for f in data["features"] if f["properties"]["code"] != dropped]}
+    path = tmp_path / "gap.geojson"
+    path.write_text(json.dumps(gap), encoding="utf-8")
+    actor = accounts.principal_of(accounts.get_user(session, "planner"))
+    with pytest.raises(ImportRejected) as refused:
+        import_file(session, layer="grids", path=path, replace=True, actor=actor, derived="none")
+    assert any(
+        "gap inside the parent" in p.message and " at 104." in p.message for p in refused.value.problems
+    )
+    # Merged in the file instead (one grid takes the other's shape and figures): one changed, one retired.
+    a, b = session.execute(
+        text(
+            "SELECT a.code, b.code FROM grid_unit a JOIN grid_unit b ON a.parent_code = b.parent_code "
+            "AND a.code < b.code AND b.valid_to IS NULL AND ST_Relate(a.geom, b.geom, '****1****') "
+            "WHERE a.level = 'micro' AND b.level = 'micro' AND a.valid_to IS NULL ORDER BY a.code LIMIT 1"
+        )
+    ).one()
+    merged = session.execute(
+        text(
+            "SELECT ST_AsGeoJSON(ST_Union(geom), 7), sum(households), sum(population) FROM grid_unit "
+            "WHERE code IN (:a, :b) AND valid_to IS NULL"
+        ),
+        {"a": a, "b": b},
+    ).one()
+    features = []
+    for f in data["features"]:
+        if f["properties"]["code"] == b:
+            continue
+        if f["properties"]["code"] == a:
+            f = {
+                **f,
+                "geometry": json.loads(merged[0]),
+                "properties": {**f["properties"], "households": merged[1], "population": merged[2]},
+            }
+        features.append(f)
+    path.write_text(json.dumps({**data, "features": features}), encoding="utf-8")
+    result = import_file(
+        session, layer="grids", path=path, replace=True, actor=actor, derived="none", confirm_warnings=True
     )
     session.flush()
     generation = planner.get("/api/grids/generations", params={"limit": 1}).json()["items"][0]
-    assert (generation["units_added"], generation["units_changed"], generation["units_retired"]) == (
-        0,
-        current - 1,
-        1,
-    )
+    assert (generation["units_added"], generation["units_changed"], generation["units_retired"]) == (0, 1, 1)
     page = planner.get(f"/api/grids/generations/{generation['id']}", params={"limit": 5000}).json()
-    kinds = {u["code"]: u["change"] for u in page["units"]}
-    assert kinds[dropped] == "retired" and set(kinds.values()) == {"changed", "retired"}
-    assert page["total"] == current
-    tail = planner.get(f"/api/grids/generations/{generation['id']}", params={"offset": current + 5}).json()
-    assert tail["units"] == [] and tail["total"] == current
+    assert {u["code"]: u["change"] for u in page["units"]} == {a: "changed", b: "retired"}
+    assert isinstance(result.warnings, list)
 
 
 def test_an_edit_is_a_generation_with_before_and_after(planner: TestClient, session: Session) -> None:

@@ -130,8 +130,13 @@ def test_at_uses_the_generation_in_force(dispatcher: TestClient, session: Sessio
     session.flush()
     old = _locate(dispatcher, x, y, at=(cut - timedelta(days=30)).isoformat())
     new = _locate(dispatcher, x, y)
-    assert old["micro_grid"]["generation_id"] == gen_id and old["micro_grid"]["code"] == code
-    assert new["micro_grid"]["generation_id"] != gen_id and new["micro_grid"]["name"].endswith("（新）")
+    assert old["micro_grid"]["unit_id"] == gen_id and old["micro_grid"]["code"] == code
+    assert new["micro_grid"]["unit_id"] != gen_id and new["micro_grid"]["name"].endswith("（新）")
+    assert new["micro_grid"]["version"] == old["micro_grid"]["version"] + 1
+    first = session.execute(
+        text("SELECT generation_id FROM grid_unit WHERE id = :i"), {"i": gen_id}
+    ).scalar_one()
+    assert old["micro_grid"]["generation_id"] == first
     before_any = dispatcher.get(
         "/api/locate", params={"lon": x, "lat": y, "crs": "wgs84", "at": "2020-01-01T00:00:00Z"}
     )

@@ -54,7 +54,7 @@ def test_report_from_wgs84_is_assigned_like_locate(
         path["community"],
         path["subdistrict"],
     )
-    assert grid["unit_id"] == located.json()["micro_grid"]["generation_id"]
+    assert grid["unit_id"] == located.json()["micro_grid"]["unit_id"]
     assert body["status"] == "reported" and body["level"] == "micro" and body["address"] == "一心桥街1号"
     assert body["channel"] == "dispatcher" and body["created_by"] == "dispatcher"
     reported = datetime.fromisoformat(body["reported_at"])

@@ -83,6 +83,8 @@ def test_upload_adds_features_and_returns_counts(jobs_client: TestClient, jobs_e
         "updated": 0,
         "removed": 0,
         "derived_jobs": None,
+        "warnings": [],
+        "dry_run": False,
     }
     assert job["result"]["file"].endswith(".geojson")
     assert committed_count(jobs_engine, "service_site") == before + 1
@@ -118,8 +120,11 @@ def test_bad_file_fails_its_job_with_every_problem_named(
     ]
     assert "--make-valid" in error["details"]["problems"][0]["message"]
     assert committed_count(jobs_engine, "grid_unit") == before
+    # Repaired, the squares meet the topology gate: they overlap the micro-grids already there.
     repaired = import_job(jobs_client, headers, "grids", "网格.geojson", content, make_valid="true")
-    assert repaired["status"] == "succeeded" and repaired["result"]["added"] == 2
+    assert repaired["status"] == "failed"
+    assert "overlap" in repaired["error"]["message"] and "--make-valid" not in repaired["error"]["message"]
+    assert committed_count(jobs_engine, "grid_unit") == before
 
 
 def test_csv_without_crs_fails_its_job_naming_crs(jobs_client: TestClient) -> None:

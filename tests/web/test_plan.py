@@ -1,4 +1,4 @@
-"""The planner's page (/plan) in headless Chromium with real mouse and keyboard events: a planner drags the middle
+"""The planner's page (/static/plan.html) in headless Chromium with real mouse and keyboard events: a planner drags the middle
 of a shared edge, draws a split line (after a refused one), names a new part, merges two neighbours, undoes and
 redoes, confirms the warnings and saves — one grid generation, every level still tiled (topology errors: 0),
 audited with before and after; then the map goes back in time and the generation is reverted from the history.
@@ -26,7 +26,7 @@ from tests.web.pages import SETTLE, assert_clean, clear_expected_errors, log_in
 
 pytestmark = pytest.mark.browser
 
-PAGE = "/plan"
+PAGE = "/static/plan.html"
 # Centre the map on [lat, lon] at a zoom, then answer the page pixel of each [lat, lon] given.
 VIEW = """([lat, lon, zoom]) => { window.gisgridPlan.map.setView([lat, lon], zoom, {animate: false}); }"""
 PIXELS = """(points) => { const m = window.gisgridPlan.map; const b = m.getContainer().getBoundingClientRect();
@@ -334,7 +334,7 @@ def test_a_scoped_planner_sees_other_communities_edges_locked(
     page.wait_for_function("() => window.gisgrid && window.gisgrid.ready")
     log_in(page, "planner_lh")
     page.locator(".account .plan-link").click()
-    page.wait_for_url("**/plan")
+    page.wait_for_url("**" + PAGE)
     page.wait_for_function("() => window.gisgridPlan && window.gisgridPlan.ready")
     expect(page.locator("#plan-work")).to_be_visible()
 

@@ -143,6 +143,10 @@ class SpecialGrid(Base):
     name: Mapped[str] = mapped_column(Text)
     community_code: Mapped[str | None] = mapped_column(String(32))
     geom = mapped_column(geom("MULTIPOLYGON"), nullable=False)
+    # Edited through change sets (gisgrid/grids/edits.py, migration 0010): a version, and retired rather than
+    # deleted so that the code is never used again.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class Worker(Base):

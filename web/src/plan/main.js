@@ -1,5 +1,5 @@
 // @ts-check
-// The planner's page (/plan): boundary edits on our own base map. Click a micro-grid to select it: its shared edges
+// The planner's page (/static/plan.html): boundary edits on our own base map. Click a micro-grid to select it: its shared edges
 // are drawn, and those the planner may move get handles (edges.js); a drag becomes a `reshape` step. The tools split
 // the grid along a drawn line, merge it with a neighbour, move a compound to a neighbour and name grids. Every step
 // goes to the server at once as the draft's whole list (draft.js), which answers with its preview (workspace.js,

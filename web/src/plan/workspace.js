@@ -35,6 +35,16 @@ export function describeOp(op) {
       return t("plan.op.rename", { code: op.code, name: op.name });
     case "restore":
       return t("plan.op.restore", { id: op.generation });
+    case "move_grid":
+      return t("plan.op.move_grid", { code: op.code, to: op.to_parent });
+    case "partition":
+      return t("plan.op.partition", { code: op.general, n: op.parts.length });
+    case "assign_worker":
+      return t("plan.op.assign_worker", { worker: op.worker });
+    case "special_create":
+    case "special_reshape":
+    case "special_retire":
+      return t(`plan.op.${op.op}`, { code: op.code || "", name: op.name || "" });
     default:
       return op.op;
   }

@@ -1,5 +1,6 @@
 """grid_change_set: boundary edits as draft change sets (operations, the versions they started from, the checked
-preview), saved as one grid generation each
+preview), saved as one grid generation each; special grids get a version and can retire (their codes are not
+used again)
 
 Revision ID: 0010
 Revises: 0008
@@ -40,9 +41,13 @@ def upgrade() -> None:
     )
     op.create_index("ix_grid_change_set_status", "grid_change_set", ["status", "created_at"])
     op.create_index("ix_grid_change_set_generation_id", "grid_change_set", ["generation_id"])
+    op.add_column("special_grid", sa.Column("version", sa.Integer, nullable=False, server_default="1"))
+    op.add_column("special_grid", sa.Column("retired_at", sa.DateTime(timezone=True)))
 
 
 def downgrade() -> None:
+    op.drop_column("special_grid", "retired_at")
+    op.drop_column("special_grid", "version")
     op.drop_index("ix_grid_change_set_generation_id", table_name="grid_change_set")
     op.drop_index("ix_grid_change_set_status", table_name="grid_change_set")
     op.drop_table("grid_change_set")
