@@ -81,7 +81,9 @@ export function createHistory(map, { list, status, range, rangeLabel, now, canRe
         v.reason ? " · " : null, v.reason ? el("q", { text: v.reason }) : null),
       el("div", { className: "plan-muted", text: `${v.name} · ${t("plan.households_n", { n: v.households })}` }),
       el("div", { className: "plan-version-actions" }, show));
-      if (v.generation_id && canRevert()) {
+      // A first version loaded by an import or the demo has no earlier state to go back to.
+      const revertible = v.generation_id && (v.version > 1 || ["edit", "revert"].includes(v.source));
+      if (revertible && canRevert()) {
         const undo = el("button", { text: t("plan.revert"), attrs: { type: "button", "data-action": "revert",
           title: t("plan.revert_title", { id: v.generation_id }) } });
         undo.addEventListener("click", () => revert(v));

@@ -40,7 +40,7 @@ state.ready = new Promise((r) => (resolveReady = r));
 // The map ----------------------------------------------------------------------------------------------------
 /** @param {L.LeafletMouseEvent} event */
 function onMapClick(event) {
-  if (state.drawing) return; // the line being drawn takes the clicks
+  if (state.drawing || !allowed()) return; // the line being drawn takes the clicks
   const hits = featuresAt(state.map, state.layers, event.latlng, ["compounds", "micro_grids"]);
   const micro = hits.find((h) => h.layer === "micro_grids")?.properties;
   const compound = hits.find((h) => h.layer === "compounds")?.properties;
@@ -60,7 +60,8 @@ function onMapClick(event) {
     }
     return;
   }
-  if (micro) selectGrid(String(micro.code));
+  if (micro && state.at !== null) state.history.load(String(micro.code)); // the past: its versions, no edges
+  else if (micro) selectGrid(String(micro.code));
 }
 
 /**
