@@ -1,6 +1,6 @@
 -- Topology rules over the current generation of grid units (QGIS topology checker parity), in the metric CRS.
 -- Parameters: :srid (metric CRS), :sliver_m2 (areas below are warnings), :noise_m2 (areas below are floating-point
--- noise, not reported), :min_hh / :max_hh (micro-grid household range).
+-- noise, not reported), :min_hh / :max_hh (micro-grid household range: a warning, as in boundary edits).
 -- Each rule yields: rule, severity, code, other, area_m2, detail, geom (WGS 84, where the problem is).
 -- `cur` is NOT MATERIALIZED so that the joins below use grid_unit's GiST index.
 -- `geom` is the stored geometry (for index filters), `vgeom` a valid one (for overlay operations, which fail
@@ -105,7 +105,7 @@ compounds AS (
      WHERE NOT coalesce(inside_one, FALSE) AND n_parts <> 1
 ),
 households AS (
-    SELECT 'household_range', 'error', code, NULL, NULL::float,
+    SELECT 'household_range', 'warning', code, NULL, NULL::float,
            households || ' households, expected ' || :min_hh || '–' || :max_hh, ST_PointOnSurface(geom)
       FROM cur WHERE level = 'micro' AND (households < :min_hh OR households > :max_hh)
 )
