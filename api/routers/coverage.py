@@ -23,7 +23,9 @@ THRESHOLD = Annotated[
         "800 m); default GISGRID_COVERAGE_THRESHOLD. Every answer says which threshold it used.",
     ),
 ]
-PRIVATE = "Households are private data: only auditors, planners and admins may call it, each within their scope."
+PRIVATE = (
+    "Households are private data: only auditors, planners and admins may call it, each within their scope."
+)
 
 
 @router.get(
@@ -56,8 +58,14 @@ def get_summary(
     "whether it is covered. `format=json` (default), `csv` (UTF-8 with a BOM, formula-like cells neutralised) "
     "or `geojson` (points). " + PRIVATE,
     response_model=BuildingsOut,
-    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}},
-                                 "application/geo+json": {"schema": {"type": "object"}}}}},
+    responses={
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/geo+json": {"schema": {"type": "object"}},
+            }
+        }
+    },
     **policy("coverage.read"),
 )
 def get_buildings(
@@ -73,8 +81,10 @@ def get_buildings(
         return Response(
             to_csv(answer["buildings"]),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="coverage-buildings.csv"',
-                     "X-Threshold": answer["threshold"]["spec"]},
+            headers={
+                "Content-Disposition": 'attachment; filename="coverage-buildings.csv"',
+                "X-Threshold": answer["threshold"]["spec"],
+            },
         )
     if format == "geojson":
         return JSONResponse(to_geojson(answer), media_type="application/geo+json")
@@ -119,6 +129,9 @@ def get_gaps(
 ) -> dict[str, Any]:
     cov = answers.run(session, threshold=threshold, settings=settings.coverage, srid=settings.geo.metric_srid)
     return answers.gaps_answer(
-        session, cov, merge_m=settings.coverage.coverage_buffer_m, srid=settings.geo.metric_srid,
+        session,
+        cov,
+        merge_m=settings.coverage.coverage_buffer_m,
+        srid=settings.geo.metric_srid,
         scope_codes=principal.scope_codes,
     )

@@ -28,7 +28,9 @@ class SiteOut(BaseModel):
     community_code: str | None
     lon: float
     lat: float
-    snap_m: float | None = Field(description="metres from the site to the network (null: no edge on its bank)")
+    snap_m: float | None = Field(
+        description="metres from the site to the network (null: no edge on its bank)"
+    )
     on_network: bool
     far_from_network: bool = Field(description="more than GISGRID_COVERAGE_SITE_FLAG_M from every edge")
 
@@ -86,7 +88,9 @@ class WorstCompound(BaseModel):
     micro_code: str | None
     households: int
     uncovered_households: int
-    worst_walk_m: float | None = Field(description="its farthest building's walk to any site (null: unreachable)")
+    worst_walk_m: float | None = Field(
+        description="its farthest building's walk to any site (null: unreachable)"
+    )
     mean_walk_m: float | None = Field(description="households-weighted mean walk to the nearest site")
 
 

@@ -21,7 +21,9 @@ def _run(threshold: str | None, fn: Any) -> Any:
 
     settings = Settings()
     with engine(settings) as eng, session_scope(eng) as session:
-        cov = answers.run(session, threshold=threshold, settings=settings.coverage, srid=settings.geo.metric_srid)
+        cov = answers.run(
+            session, threshold=threshold, settings=settings.coverage, srid=settings.geo.metric_srid
+        )
         return fn(session, cov, settings)
 
 
@@ -39,25 +41,44 @@ def summary_cmd(
     """Households covered per grid unit, along the network and in a straight line."""
     from gisgrid.coverage import answers
 
-    answer = _run(threshold, lambda s, c, st: answers.summary_answer(s, c, level=level, worst=worst,
-                                                                      scope_codes=()))
+    answer = _run(
+        threshold, lambda s, c, st: answers.summary_answer(s, c, level=level, worst=worst, scope_codes=())
+    )
     if as_json:
         console.print_json(json.dumps(answer, ensure_ascii=False, default=_default))
         return
     from rich.table import Table
 
     console.print(f"Threshold: {answer['threshold']['label']}")
-    table = Table("code", "name", "households", "covered (network)", "outpost", "community", "straight line",
-                  "uncovered", "unreachable")
+    table = Table(
+        "code",
+        "name",
+        "households",
+        "covered (network)",
+        "outpost",
+        "community",
+        "straight line",
+        "uncovered",
+        "unreachable",
+    )
     for unit in [*answer["units"], answer["totals"]]:
         net, line = unit["network"], unit["straight_line"]
-        table.add_row(unit["code"], unit["name"], str(unit["households"]), str(net["any"]["households"]),
-                      str(net["outpost"]["households"]), str(net["community"]["households"]),
-                      str(line["any"]["households"]), str(unit["uncovered_households"]),
-                      str(unit["unreachable_households"]))
+        table.add_row(
+            unit["code"],
+            unit["name"],
+            str(unit["households"]),
+            str(net["any"]["households"]),
+            str(net["outpost"]["households"]),
+            str(net["community"]["households"]),
+            str(line["any"]["households"]),
+            str(unit["uncovered_households"]),
+            str(unit["unreachable_households"]),
+        )
     console.print(table)
     for site in answer["flagged_sites"]:
-        console.print(f"[yellow]site {site['id']} {site['name']}: {site['snap_m']} m from the network[/yellow]")
+        console.print(
+            f"[yellow]site {site['id']} {site['name']}: {site['snap_m']} m from the network[/yellow]"
+        )
 
 
 @coverage_app.command("buildings")
@@ -88,15 +109,23 @@ def gaps_cmd(
     """Uncovered buildings and the areas they form."""
     from gisgrid.coverage import answers
 
-    answer = _run(threshold, lambda s, c, st: answers.gaps_answer(
-        s, c, merge_m=st.coverage.coverage_buffer_m, srid=st.geo.metric_srid, scope_codes=()))
+    answer = _run(
+        threshold,
+        lambda s, c, st: answers.gaps_answer(
+            s, c, merge_m=st.coverage.coverage_buffer_m, srid=st.geo.metric_srid, scope_codes=()
+        ),
+    )
     if as_json:
         console.print_json(json.dumps(answer, ensure_ascii=False, default=_default))
         return
     console.print(f"Threshold: {answer['threshold']['label']}")
     for f in answer["buildings"]["features"]:
         p = f["properties"]
-        console.print(f"{p['ext_id']} {p['compound_name']} {p['label']}: {p['households']} households, "
-                      f"walk {p['walk_any_m'] if p['walk_any_m'] is not None else 'unreachable'} m")
-    console.print(f"{len(answer['buildings']['features'])} uncovered buildings in "
-                  f"{len(answer['areas']['features'])} areas")
+        console.print(
+            f"{p['ext_id']} {p['compound_name']} {p['label']}: {p['households']} households, "
+            f"walk {p['walk_any_m'] if p['walk_any_m'] is not None else 'unreachable'} m"
+        )
+    console.print(
+        f"{len(answer['buildings']['features'])} uncovered buildings in "
+        f"{len(answer['areas']['features'])} areas"
+    )

@@ -64,10 +64,18 @@ def _totals(cov: Coverage, scope_codes: tuple[str, ...]) -> dict[str, Any]:
         total = rows[0]
     else:
         zero = {k: {"households": 0, "population": 0, "share": None} for k in summary.FIGURE_KINDS}
-        total = {"code": "*", "level": "subdistrict", "buildings": 0, "households": 0, "population": 0,
-                 "uncovered_households": 0, "uncovered_population": 0, "unreachable_households": 0,
-                 "network": {**zero, "households": 0, "population": 0},
-                 "straight_line": {**zero, "households": 0, "population": 0}}
+        total = {
+            "code": "*",
+            "level": "subdistrict",
+            "buildings": 0,
+            "households": 0,
+            "population": 0,
+            "uncovered_households": 0,
+            "uncovered_population": 0,
+            "unreachable_households": 0,
+            "network": {**zero, "households": 0, "population": 0},
+            "straight_line": {**zero, "households": 0, "population": 0},
+        }
     total["code"], total["name"] = "*", "合计 total"
     return total
 
@@ -86,8 +94,13 @@ def service_areas_answer(
         session, cov, threshold_m=cov.threshold.metres, buffer_m=buffer_m, srid=srid, kinds=kinds
     ):
         geometry = area.pop("geometry")
-        features.append({"type": "Feature", "geometry": geometry,
-                         "properties": {**area, "threshold_m": round(cov.threshold.metres, 1)}})
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {**area, "threshold_m": round(cov.threshold.metres, 1)},
+            }
+        )
     return {"type": "FeatureCollection", **_header(cov), "buffer_m": buffer_m, "features": features}
 
 
@@ -96,5 +109,8 @@ def gaps_answer(
 ) -> dict[str, Any]:
     """Uncovered buildings and the areas they form."""
     found = summary.gaps(session, cov, srid=srid, merge_m=merge_m, scope_codes=scope_codes)
-    return {**_header(cov), "buildings": {"type": "FeatureCollection", "features": found["buildings"]},
-            "areas": {"type": "FeatureCollection", "features": found["areas"]}}
+    return {
+        **_header(cov),
+        "buildings": {"type": "FeatureCollection", "features": found["buildings"]},
+        "areas": {"type": "FeatureCollection", "features": found["areas"]},
+    }

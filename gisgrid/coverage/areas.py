@@ -30,7 +30,9 @@ class Parts:
     f1: np.ndarray
 
 
-def _own_edge(frac: float, left: float, length: float, ends: tuple[float, float]) -> list[tuple[float, float]]:
+def _own_edge(
+    frac: float, left: float, length: float, ends: tuple[float, float]
+) -> list[tuple[float, float]]:
     """The union of the site's own reach along its edge (`left` metres from its point) and the parts reached
     from the edge's ends (fractions [0, ends[0]] and [1 − ends[1], 1])."""
     spans = []
@@ -142,8 +144,9 @@ def service_areas(
         if not chosen[k]:
             continue
         geometry, area = polygons.get(site.id, (None, 0.0))
-        out.append({"site": _site_dict(site), "geometry": geometry, "area_m2": round(float(area), 1),
-                    **lengths[k]})
+        out.append(
+            {"site": _site_dict(site), "geometry": geometry, "area_m2": round(float(area), 1), **lengths[k]}
+        )
     return out
 
 

@@ -22,8 +22,12 @@ from gisgrid.errors import InvalidInput
 
 PLACES = sql.load(__file__, "places.sql")
 KINDS = ("any", *SITE_KINDS)
-KIND_TITLES = {"any": "任一站点 any site", "centre": "便民服务中心 centre", "community": "社区阵地 community site",
-               "outpost": "小区阵地 outpost"}
+KIND_TITLES = {
+    "any": "任一站点 any site",
+    "centre": "便民服务中心 centre",
+    "community": "社区阵地 community site",
+    "outpost": "小区阵地 outpost",
+}
 
 
 @dataclass
@@ -32,8 +36,11 @@ class Coverage:
 
     threshold: Threshold
     graph: network.Graph
-    sites: pd.DataFrame  # id, ext_id, kind, name, community_code, lon, lat, snap_m, on_network, far_from_network
+    sites: (
+        pd.DataFrame
+    )  # id, ext_id, kind, name, community_code, lon, lat, snap_m, on_network, far_from_network
     site_points: network.Snapped
+    building_points: network.Snapped
     node_dist: np.ndarray  # sites × nodes, walking metres from the site point
     buildings: pd.DataFrame  # one row per building, distances per kind (NaN: unreachable)
     engine: str
@@ -70,7 +77,7 @@ def compute(
     sites = _sites(session, s_points, site_flag_m=site_flag_m)
     dist = network.node_distances(session, graph, s_points, engine=engine)
     buildings = _buildings(session, graph, b_points, s_points, sites, dist)
-    return Coverage(threshold, graph, sites, s_points, dist, buildings, engine, site_flag_m)
+    return Coverage(threshold, graph, sites, s_points, b_points, dist, buildings, engine, site_flag_m)
 
 
 def _sites(session: Session, points: network.Snapped, *, site_flag_m: float) -> pd.DataFrame:
@@ -150,9 +157,7 @@ def _nearest(frame: pd.DataFrame, name: str, matrix: np.ndarray, ext_ids: np.nda
 
 def _with_grid_path(session: Session, frame: pd.DataFrame) -> pd.DataFrame:
     """general_code, community_code and subdistrict_code of each building's current micro-grid."""
-    units = session.execute(
-        text("SELECT code, parent_code FROM grid_unit WHERE valid_to IS NULL")
-    ).all()
+    units = session.execute(text("SELECT code, parent_code FROM grid_unit WHERE valid_to IS NULL")).all()
     parent = {code: up for code, up in units}
     frame["general_code"] = frame["micro_code"].map(parent)
     frame["community_code"] = frame["general_code"].map(parent)

@@ -25,8 +25,11 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 def to_geojson(answer: dict[str, Any]) -> dict[str, Any]:
     """The building rows as GeoJSON points (WGS 84), the threshold in the collection's properties."""
     features = [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
-         "properties": row}
+        {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [row["lon"], row["lat"]]},
+            "properties": row,
+        }
         for row in answer["buildings"]
     ]
     meta = {k: v for k, v in answer.items() if k != "buildings"}

@@ -19,7 +19,6 @@ from scipy.sparse.csgraph import dijkstra
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-
 ENGINES = ("scipy", "pgrouting")
 ENGINE = "scipy"
 # scipy's csgraph drops zero weights (no edge); a site right on a node would lose its link.
@@ -219,11 +218,11 @@ def _pgrouting_distances(session: Session, graph: Graph, sites: Snapped, *, limi
     limit = 1e12 if not np.isfinite(limit_m) else float(limit_m)
     for k in np.flatnonzero(sites.edge_row >= 0):
         row = sites.edge_row[k]
-        ends = {int(graph.node_ids[graph.u[row]]): sites.frac[k] * graph.length[row],
-                int(graph.node_ids[graph.v[row]]): (1 - sites.frac[k]) * graph.length[row]}
-        res = session.execute(
-            text(PGR_DISTANCES), {"starts": list(ends), "limit_m": limit}
-        ).all()
+        ends = {
+            int(graph.node_ids[graph.u[row]]): sites.frac[k] * graph.length[row],
+            int(graph.node_ids[graph.v[row]]): (1 - sites.frac[k]) * graph.length[row],
+        }
+        res = session.execute(text(PGR_DISTANCES), {"starts": list(ends), "limit_m": limit}).all()
         if not res:
             continue
         nodes = np.searchsorted(graph.node_ids, np.array([r.node for r in res]))

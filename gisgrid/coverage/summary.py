@@ -53,11 +53,15 @@ def per_level(cov: Coverage, *, level: str, scope_codes: tuple[str, ...] = ()) -
     """Covered and uncovered households and population per grid unit of `level`, network and straight line."""
     if level not in LEVELS:
         raise InvalidInput(
-            f"Unknown grid level {level!r}.", field="level", value=level, expected="one of: " + ", ".join(LEVELS)
+            f"Unknown grid level {level!r}.",
+            field="level",
+            value=level,
+            expected="one of: " + ", ".join(LEVELS),
         )
     frame = in_scope(cov.buildings, scope_codes)
-    data = pd.concat([frame[[f"{level}_code", "households", "population"]], _covered(frame, cov.threshold.metres)],
-                     axis=1)
+    data = pd.concat(
+        [frame[[f"{level}_code", "households", "population"]], _covered(frame, cov.threshold.metres)], axis=1
+    )
     groups = data.groupby(f"{level}_code", sort=True).sum(numeric_only=True)
     out = []
     for code, row in groups.iterrows():
@@ -83,7 +87,8 @@ def per_level(cov: Coverage, *, level: str, scope_codes: tuple[str, ...] = ()) -
 
 def unit_names(session: Session) -> dict[str, str]:
     """Names of the current grid units by code."""
-    return dict(session.execute(text("SELECT code, name FROM grid_unit WHERE valid_to IS NULL")).tuples().all())
+    rows = session.execute(text("SELECT code, name FROM grid_unit WHERE valid_to IS NULL")).all()
+    return {code: name for code, name in rows}
 
 
 def worst_compounds(cov: Coverage, *, limit: int, scope_codes: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -115,18 +120,39 @@ def worst_compounds(cov: Coverage, *, limit: int, scope_codes: tuple[str, ...] =
             "households": int(row["households"]),
             "uncovered_households": int(row["uncovered"]),
             "worst_walk_m": None if not np.isfinite(row["worst"]) else round(float(row["worst"]), 1),
-            "mean_walk_m": round(float(row["weighted"] / row["reached_hh"]), 1) if row["reached_hh"] else None,
+            "mean_walk_m": round(float(row["weighted"] / row["reached_hh"]), 1)
+            if row["reached_hh"]
+            else None,
         }
         for (ext_id, name), row in grouped.iterrows()
     ]
 
 
 EXPORT_COLUMNS = (
-    "ext_id", "label", "compound_ext_id", "compound_name", "micro_code", "general_code", "community_code",
-    "households", "population", "lon", "lat", "snap_m",
-    "walk_any_m", "walk_any_site", "walk_centre_m", "walk_centre_site", "walk_community_m", "walk_community_site",
-    "walk_outpost_m", "walk_outpost_site",
-    "straight_any_m", "straight_centre_m", "straight_community_m", "straight_outpost_m",
+    "ext_id",
+    "label",
+    "compound_ext_id",
+    "compound_name",
+    "micro_code",
+    "general_code",
+    "community_code",
+    "households",
+    "population",
+    "lon",
+    "lat",
+    "snap_m",
+    "walk_any_m",
+    "walk_any_site",
+    "walk_centre_m",
+    "walk_centre_site",
+    "walk_community_m",
+    "walk_community_site",
+    "walk_outpost_m",
+    "walk_outpost_site",
+    "straight_any_m",
+    "straight_centre_m",
+    "straight_community_m",
+    "straight_outpost_m",
 )
 
 
@@ -136,7 +162,9 @@ def building_rows(cov: Coverage, *, scope_codes: tuple[str, ...] = ()) -> list[d
     covered = frame["walk_any_m"].le(cov.threshold.metres).to_numpy()
     out = []
     for rec, hit in zip(frame[list(EXPORT_COLUMNS)].to_dict("records"), covered, strict=True):
-        row = {k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()}
+        row: dict[str, Any] = {
+            k: (None if isinstance(v, float) and np.isnan(v) else v) for k, v in rec.items()
+        }
         for key in row:
             if key.endswith("_m") and row[key] is not None:
                 row[key] = round(float(row[key]), 1)
@@ -147,8 +175,9 @@ def building_rows(cov: Coverage, *, scope_codes: tuple[str, ...] = ()) -> list[d
     return out
 
 
-def gaps(session: Session, cov: Coverage, *, srid: int, merge_m: float,
-         scope_codes: tuple[str, ...] = ()) -> dict[str, Any]:
+def gaps(
+    session: Session, cov: Coverage, *, srid: int, merge_m: float, scope_codes: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Uncovered buildings (beyond the threshold or unreachable) and the areas they form (their footprints
     buffered by `merge_m` and unioned), each area with its buildings and households."""
     frame = in_scope(cov.buildings, scope_codes)
@@ -161,9 +190,16 @@ def gaps(session: Session, cov: Coverage, *, srid: int, merge_m: float,
         for bid, ext in zip(gap["id"], gap["ext_id"], strict=True)
     ]
     areas = [
-        {"type": "Feature", "geometry": r.geometry,
-         "properties": {"buildings": int(r.buildings), "households": int(r.households),
-                        "area_m2": round(float(r.area_m2), 1)}}
-        for r in rows if r.what == "area"
+        {
+            "type": "Feature",
+            "geometry": r.geometry,
+            "properties": {
+                "buildings": int(r.buildings),
+                "households": int(r.households),
+                "area_m2": round(float(r.area_m2), 1),
+            },
+        }
+        for r in rows
+        if r.what == "area"
     ]
     return {"buildings": buildings, "areas": areas}

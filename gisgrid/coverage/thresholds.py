@@ -84,9 +84,7 @@ def speed(value: str, *, field: str = "speed") -> float:
 
 
 def _bad(spec: str, field: str, why: str = "") -> InvalidInput:
-    return InvalidInput(
-        f"Invalid threshold {spec!r}{why}.", field=field, value=spec, expected=ACCEPTED
-    )
+    return InvalidInput(f"Invalid threshold {spec!r}{why}.", field=field, value=spec, expected=ACCEPTED)
 
 
 def parse(spec: str, *, default_speed: str = "older", field: str = "threshold") -> Threshold:
@@ -95,8 +93,13 @@ def parse(spec: str, *, default_speed: str = "older", field: str = "threshold") 
     if text in GB50180_M:
         metres = GB50180_M[text]
         minutes = float(text[2:])
-        return Threshold(metres, text, f"GB 50180-2018 {minutes:.0f}-minute life circle: {metres:.0f} m",
-                         minutes=minutes, source="gb50180")
+        return Threshold(
+            metres,
+            text,
+            f"GB 50180-2018 {minutes:.0f}-minute life circle: {metres:.0f} m",
+            minutes=minutes,
+            source="gb50180",
+        )
     if m := _METRES.match(text):
         metres = float(m.group(1))
         _check_metres(metres, spec, field)
@@ -106,7 +109,15 @@ def parse(spec: str, *, default_speed: str = "older", field: str = "threshold") 
         if not 0 < minutes <= MAX_MINUTES:
             raise _bad(spec, field, f": minutes must be > 0 and ≤ {MAX_MINUTES:g}")
         preset = m.group(2) or default_speed
-        mps = speed(preset, field=field)
+        try:
+            mps = speed(preset, field=field)
+        except InvalidInput as exc:
+            raise InvalidInput(
+                f"Invalid threshold {spec!r}: unknown walking speed {preset!r}.",
+                field=field,
+                value=spec,
+                expected=f"{exc.expected}, after '@'; or {ACCEPTED}",
+            ) from None
         metres = minutes * 60 * mps
         _check_metres(metres, spec, field)
         name = preset if preset in SPEEDS_MPS else "custom"
