@@ -62,7 +62,7 @@ def get_summary(
         200: {
             "content": {
                 "text/csv": {"schema": {"type": "string"}},
-                "application/geo+json": {"schema": {"type": "object"}},
+                "application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}},
             }
         }
     },

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
+
+from api.schemas.common import Feature, FeatureCollection
 
 
 class ThresholdOut(BaseModel):
@@ -139,21 +141,6 @@ class BuildingsOut(CoverageHeader):
     """Every building (in the caller's scope) with its distances."""
 
     buildings: list[BuildingDistances]
-
-
-class Feature(BaseModel):
-    """A GeoJSON feature."""
-
-    type: Literal["Feature"]
-    geometry: dict[str, Any] | None
-    properties: dict[str, Any]
-
-
-class FeatureCollection(BaseModel):
-    """A GeoJSON FeatureCollection."""
-
-    type: Literal["FeatureCollection"]
-    features: list[Feature]
 
 
 class ServiceAreasOut(CoverageHeader):
