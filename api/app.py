@@ -32,6 +32,7 @@ from api.routers import (
     search,
     web,
 )
+from api.security_headers import SecurityHeaders, SecurityHeadersMiddleware
 from gisgrid import __version__
 from gisgrid.auth.accounts import load_secret
 from gisgrid.config import Settings
@@ -125,6 +126,17 @@ def _documented_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
+def _wrap_outermost(app: FastAPI, wrap: Callable[[ASGIApp], ASGIApp]) -> None:
+    """Put `wrap` around Starlette's whole stack: add_middleware stays inside ServerErrorMiddleware, whose 500
+    answers would then miss what `wrap` adds."""
+    build = app.build_middleware_stack
+
+    def build_wrapped() -> ASGIApp:
+        return wrap(build())
+
+    app.build_middleware_stack = build_wrapped  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the app for `settings`; tests may hand in their own engine."""
     settings = settings or Settings()
@@ -165,7 +177,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(DeadSessionMiddleware)
     # Layer pages are large, repetitive JSON (about 10:1); level 6 compresses nearly as well as 9 at half the CPU.
     app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
-    app.add_middleware(InputGuardMiddleware)  # outermost: bad text never reaches a route
+    app.add_middleware(InputGuardMiddleware)  # outermost of these: bad text never reaches a route
+    # Around everything, 500s included; the policy is built now, so a bad GISGRID_TILE_URL fails at start.
+    security = SecurityHeaders(settings.map.tile_url)
+    _wrap_outermost(app, lambda inner: SecurityHeadersMiddleware(inner, headers=security))
     app.state.settings = settings
     app.state.secret = load_secret(settings.auth.secret_key_file)
     errors.install(app)

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from functools import cache
 
-from fastapi import APIRouter
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
 
+from api.security_headers import allow, style_nonce
 from gisgrid.config import PROJECT_ROOT
 
 PAGES = PROJECT_ROOT / "web" / "src" / "apidocs"
@@ -17,6 +18,17 @@ REDOC = PROJECT_ROOT / "web" / "node_modules" / "redoc" / "bundles" / "redoc.sta
 # ReDoc's side menu always shows Redocly's logo from their CDN (hidden when it fails to load). An empty data:
 # URL fails at once, without a request leaving the machine and without a console error.
 REDOC_LOGO = b"https://cdn.redoc.ly/redoc/logo-mini.svg"
+# ReDoc styles itself with <style> elements (styled-components), which the Content-Security-Policy allows only
+# with the nonce of the answer: the page hands it to Redoc.init (web/src/apidocs/redoc.js).
+NONCE_SLOT = 'data-style-nonce=""'
+# One <style> comes before Redoc.init can pass the nonce on: perfect-scrollbar's CSS (with its source map), which
+# the bundle inserts as it loads, first empty and then with its text. /redoc allows exactly those two texts, by
+# their hashes. A new ReDoc changes the second: tests/web/test_api_docs.py then fails with Chromium's message
+# naming the new hash.
+REDOC_LOADED_STYLES = (
+    "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='",  # the empty <style>
+    "'sha256-QMIg+bpjm3JdElJ388KYke01izlUW0UoNOeKjpMxdgc='",  # perfect-scrollbar.css of redoc 2.5.4
+)
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,8 +39,13 @@ def swagger_ui() -> FileResponse:
 
 
 @router.get("/redoc")
-def redoc() -> FileResponse:
-    return FileResponse(PAGES / "redoc.html", headers={"Cache-Control": "no-cache"})
+def redoc(request: Request) -> HTMLResponse:
+    page = (PAGES / "redoc.html").read_text(encoding="utf-8")
+    nonced = page.replace(NONCE_SLOT, f'data-style-nonce="{style_nonce(request)}"', 1)
+    allow(request, "style-src", *REDOC_LOADED_STYLES)
+    allow(request, "worker-src", "blob:")  # ReDoc's search index runs in a worker made from a blob: URL
+    # A nonce is for one answer: never kept and shown again.
+    return HTMLResponse(nonced, headers={"Cache-Control": "no-store"})
 
 
 @cache

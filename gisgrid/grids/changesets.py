@@ -495,22 +495,42 @@ def save(
     expected_version: int | None,
     ctx: Context,
 ) -> GridChangeSet:
-    """Save a draft as one generation (see the module's description)."""
-    cs = _owned_draft(session, change_set_id, ctx, expected_version)
-    _lock_and_compare(session, cs.base_versions)
+    """Save a draft as one generation (see the module's description). A clash with another editor's save that
+    the database detects (a deadlock, a code taken at the same instant) is a 409 to try again, never a 500."""
     try:
-        outcome = edits.run(
-            session, cs.operations, actor=ctx.actor, rules=ctx.rules, srid=ctx.srid, lock=True
+        return _save(
+            session,
+            change_set_id,
+            confirm_warnings=confirm_warnings,
+            expected_version=expected_version,
+            ctx=ctx,
         )
-    except DBAPIError as exc:  # a deadlock with another editor's save: one of the two goes again
-        if getattr(exc.orig, "pgcode", None) in ("40P01", "40001", "55P03"):
+    except DBAPIError as exc:
+        if getattr(exc.orig, "pgcode", None) in RETRYABLE:
             raise Conflict(
-                "另一位规划员正在保存相邻网格 Another planner is saving neighbouring grids: try again.",
+                "另一位规划员正在保存相邻网格 Another planner saved neighbouring grids at the same moment: try again.",
                 field="id",
-                value=cs.id,
-                expected="a retry",
+                value=change_set_id,
+                expected="a retry (rebase the draft if it is refused as stale)",
             ) from exc
         raise
+
+
+# deadlock, serialization failure, lock not available, unique violation, exclusion violation
+RETRYABLE = ("40P01", "40001", "55P03", "23505", "23P01")
+
+
+def _save(
+    session: Session,
+    change_set_id: int,
+    *,
+    confirm_warnings: bool,
+    expected_version: int | None,
+    ctx: Context,
+) -> GridChangeSet:
+    cs = _owned_draft(session, change_set_id, ctx, expected_version)
+    _lock_and_compare(session, cs.base_versions)
+    outcome = edits.run(session, cs.operations, actor=ctx.actor, rules=ctx.rules, srid=ctx.srid, lock=True)
     shown = build_preview(outcome.workspace, outcome)
     _refuse_errors(outcome, shown)
     planned = [r.get("codes") or r.get("code") for r in (cs.preview or {}).get("results", [])]

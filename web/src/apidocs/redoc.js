@@ -11,6 +11,8 @@
     root.dataset.openapiUrl,
     {
       expandResponses: "200,201",
+      // ReDoc's styled-components put this nonce on their <style> elements (the page's policy allows no others).
+      nonce: root.dataset.styleNonce || undefined,
       theme: {
         typography: {
           fontFamily: fonts,

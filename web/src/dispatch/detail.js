@@ -146,7 +146,7 @@ function actionFormHtml(a, d) {
 
 function detailHtml(d, canMove) {
   const category = categoryPath(d.category);
-  const level = d.department ? `${levelLabel(d.level)} · ${esc(d.department)}` : levelLabel(d.level);
+  const level = d.department ? `${levelLabel(d.level)} · ${d.department}` : levelLabel(d.level); // escaped below
   const compound = d.compound ? esc(d.compound.name) : "";
   const grid = d.grid.micro_code
     ? `<span class="detail-micro-name">${esc(d.grid.micro_name || "")}</span> <code class="detail-micro-code">` +

@@ -27,6 +27,7 @@ import { createLayerPanel } from "../layers/panel.js";
 import { HIGHLIGHT } from "../layers/symbols.js";
 import { can, initSession, onUserChange } from "../lib/session.js";
 import { getJson } from "../lib/api.js";
+import { textSpan } from "../lib/html.js";
 import { initChrome, setLoading, showBanner } from "../lib/ui.js";
 
 const NIUSHIKOU = [30.640091, 104.105206];
@@ -227,7 +228,7 @@ function drawLocated(answer, origin) {
     state.marks.push(L.polyline([raw, here], { pane: "gg-located", className: "input-shift", interactive: false,
       color: "#607d8b", weight: 1.5, dashArray: "4 4" }));
     state.marks.push(L.circleMarker(raw, { pane: "gg-located", className: "input-ghost", radius: 5, color: "#607d8b",
-      weight: 1.5, fillOpacity: 0.2 }).bindTooltip(t("dispatch.ghost", { crs: crsLabel(input.crs) })));
+      weight: 1.5, fillOpacity: 0.2 }).bindTooltip(textSpan(t("dispatch.ghost", { crs: crsLabel(input.crs) }))));
   }
   state.marks.forEach((m) => m.addTo(state.map));
   if (origin.kind === "click") {

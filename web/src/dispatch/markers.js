@@ -5,6 +5,7 @@
 // UNCLUSTER_ZOOM on every incident has its own pin. The selected incident is drawn outside the clusters so it can
 // always be seen and clicked.
 
+import { textSpan } from "../lib/html.js";
 import { onLangChange, t } from "../lib/i18n.js";
 import { esc, statusLabel } from "./format.js";
 
@@ -74,7 +75,8 @@ export function createIncidentLayer(map, { onPick }) {
   });
   clusters.on("clustermouseover", (e) => {
     const cluster = /** @type {InstanceType<typeof L.MarkerCluster>} */ (/** @type {any} */ (e).layer);
-    cluster.bindTooltip(t("dispatch.cluster", { n: cluster.getChildCount() }), { direction: "top" }).openTooltip();
+    cluster.bindTooltip(textSpan(t("dispatch.cluster", { n: cluster.getChildCount() })), { direction: "top" })
+      .openTooltip();
   });
   layer.addLayer(clusters);
   const lonely = L.layerGroup().addTo(layer); // the selected incident, never inside a cluster
@@ -97,8 +99,9 @@ export function createIncidentLayer(map, { onPick }) {
       keyboard: false,
     }));
     marker.incident = feature;
-    marker.bindTooltip(`#${esc(p.id)} ${esc(p.title)} · ${esc(statusLabel(p.status, p.status_label))}`,
-      { direction: "top" });
+    // The title comes from a reporter: a text node, never HTML (a tooltip string is HTML to Leaflet).
+    const tip = `#${p.id} ${p.title} · ${statusLabel(p.status, p.status_label)}`;
+    marker.bindTooltip(textSpan(tip), { direction: "top" });
     marker.on("click", () => onPick(p.id));
     return marker;
   };

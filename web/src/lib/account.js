@@ -10,15 +10,15 @@ import { hideBanner, showBanner } from "./ui.js";
 
 const dialogHtml = () => `
   <form class="gg-form" novalidate>
-    <h2 data-i18n="auth.title">${t("auth.title")}</h2>
-    <label><span data-i18n="auth.username">${t("auth.username")}</span>
+    <h2 data-i18n="auth.title">${esc(t("auth.title"))}</h2>
+    <label><span data-i18n="auth.username">${esc(t("auth.username"))}</span>
       <input name="username" autocomplete="username" maxlength="64" required></label>
-    <label><span data-i18n="auth.password">${t("auth.password")}</span>
+    <label><span data-i18n="auth.password">${esc(t("auth.password"))}</span>
       <input name="password" type="password" autocomplete="current-password" maxlength="256" required></label>
     <p class="form-message" role="alert" hidden></p>
     <div class="form-actions">
-      <button type="submit" class="primary" data-i18n="auth.submit">${t("auth.submit")}</button>
-      <button type="button" class="cancel" data-i18n="auth.cancel">${t("auth.cancel")}</button>
+      <button type="submit" class="primary" data-i18n="auth.submit">${esc(t("auth.submit"))}</button>
+      <button type="button" class="cancel" data-i18n="auth.cancel">${esc(t("auth.cancel"))}</button>
     </div>
   </form>`;
 
