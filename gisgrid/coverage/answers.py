@@ -32,7 +32,7 @@ def _header(cov: Coverage) -> dict[str, Any]:
         "computed_at": datetime.now(UTC),
         "engine": cov.engine,
         "method": METHOD,
-        "flagged_sites": [areas._site_dict(s) for s in flagged.itertuples()],
+        "flagged_sites": [areas.site_dict(s) for s in flagged.itertuples()],
     }
 
 

@@ -145,12 +145,13 @@ def service_areas(
             continue
         geometry, area = polygons.get(site.id, (None, 0.0))
         out.append(
-            {"site": _site_dict(site), "geometry": geometry, "area_m2": round(float(area), 1), **lengths[k]}
+            {"site": site_dict(site), "geometry": geometry, "area_m2": round(float(area), 1), **lengths[k]}
         )
     return out
 
 
-def _site_dict(site: Any) -> dict[str, Any]:
+def site_dict(site: Any) -> dict[str, Any]:
+    """A site as the coverage answers show it."""
     return {
         "id": site.ext_id,
         "kind": site.kind,
