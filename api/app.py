@@ -18,6 +18,7 @@ from api.input_guard import InputGuardMiddleware
 from api.routers import (
     admin,
     auth,
+    coverage,
     docs,
     grid_changes,
     grids,
@@ -197,5 +198,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(incident_import.router)
     app.include_router(incidents.router)
     app.include_router(jobs.router)
+    app.include_router(coverage.router)
     web.mount(app, settings)
     return app

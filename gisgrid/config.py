@@ -186,6 +186,32 @@ class IncidentSettings(BaseSettings):
     )
 
 
+class CoverageSettings(BaseSettings):
+    """The 10-minute service circle's walking coverage (gisgrid/coverage)."""
+
+    model_config = _config()
+    coverage_threshold: str = Field(
+        default="10min",
+        description="default walking threshold: metres ('500m'), minutes at a speed ('10min', '10min@adult') or "
+        "GB 50180-2018 life circles ('gb5' 300 m, 'gb10' 500 m, 'gb15' 800 m)",
+    )
+    coverage_walk_speed: str = Field(
+        default="older",
+        description="speed for thresholds in minutes: older (0.9 m/s), adult (1.3 m/s) or m/s "
+        "(sources in gisgrid/coverage/thresholds.py)",
+    )
+    coverage_buffer_m: float = Field(
+        default=25.0,
+        gt=0,
+        le=200,
+        description="half-width (m) of the service-area polygons around the reached network, and the distance "
+        "within which uncovered buildings form one gap area",
+    )
+    coverage_site_flag_m: float = Field(
+        default=200.0, gt=0, description="a site farther than this (m) from every edge is snapped and flagged"
+    )
+
+
 class JobSettings(BaseSettings):
     """The job queue and its worker (long runs: imports, derived data, reports)."""
 
@@ -246,6 +272,7 @@ class Settings:
         incidents: IncidentSettings | None = None,
         jobs: JobSettings | None = None,
         imports: ImportLimitSettings | None = None,
+        coverage: CoverageSettings | None = None,
     ) -> None:
         self.db = db or DatabaseSettings()
         self.server = server or ServerSettings()
@@ -257,6 +284,7 @@ class Settings:
         self.incidents = incidents or IncidentSettings()
         self.jobs = jobs or JobSettings()
         self.imports = imports or ImportLimitSettings()
+        self.coverage = coverage or CoverageSettings()
 
 
 SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
@@ -270,4 +298,5 @@ SETTINGS_CLASSES: tuple[type[BaseSettings], ...] = (
     IncidentSettings,
     JobSettings,
     ImportLimitSettings,
+    CoverageSettings,
 )

@@ -27,6 +27,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "io.import": frozenset({"admin", "planner"}),
     "io.export": frozenset({"admin", "planner", "auditor"}),
     "audit.read": frozenset({"admin", "auditor"}),
+    # Walking coverage of the service sites: per-building households are private data.
+    "coverage.read": frozenset({"admin", "planner", "auditor"}),
     "users.manage": frozenset({"admin"}),
     "contacts.read": frozenset(ROLES),
     # Full phone numbers (the rest see them masked, gisgrid/auth/contacts.py): the people who call workers.

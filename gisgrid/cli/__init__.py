@@ -12,6 +12,7 @@
     backup, restore, db standby  gisgrid/cli/ops.py  backups, point-in-time restore, the hot standby
     incidents   gisgrid/cli/incidents.py  incidents: list, show, statistics, hotline import
     jobs        gisgrid/cli/jobs.py       the job worker; list, show and cancel jobs
+    coverage    gisgrid/cli/coverage.py   walking coverage of the service sites: summary, buildings, gaps
 
 Shared helpers (consoles, error printing, engine and session from the settings) are in gisgrid/cli/common.py.
 """
@@ -24,6 +25,7 @@ import typer
 
 from gisgrid.cli import audit, files, locate, serve, validate
 from gisgrid.cli.common import print_error
+from gisgrid.cli.coverage import coverage_app
 from gisgrid.cli.db import db_app
 from gisgrid.cli.demo import demo_app
 from gisgrid.cli.grids import grids_app
@@ -40,6 +42,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(incidents_app, name="incidents")
 app.add_typer(grids_app, name="grids")
 app.add_typer(jobs_app, name="jobs")
+app.add_typer(coverage_app, name="coverage")
 app.command("import")(files.import_cmd)
 app.command("export")(files.export_cmd)
 app.command("validate")(validate.validate_cmd)

@@ -253,6 +253,18 @@ SAMPLES: dict[tuple[str, str], Sample] = {
     ("GET", "/api/incidents/{incident_id}"): lambda s, r: (f"/api/incidents/{_incident(s)}", None, {}),
     ("POST", "/api/incidents/{incident_id}/transitions"): _transition,
     ("PATCH", "/api/incidents/{incident_id}/location"): _move,
+    ("GET", "/api/coverage/summary"): lambda s, r: (
+        "/api/coverage/summary?level=community&worst=2",
+        None,
+        {},
+    ),
+    ("GET", "/api/coverage/buildings"): lambda s, r: ("/api/coverage/buildings?format=csv", None, {}),
+    ("GET", "/api/coverage/service-areas"): lambda s, r: (
+        "/api/coverage/service-areas?kind=centre&threshold=gb5",
+        None,
+        {},
+    ),
+    ("GET", "/api/coverage/gaps"): lambda s, r: ("/api/coverage/gaps?threshold=gb5", None, {}),
 }
 
 

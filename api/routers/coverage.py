@@ -1,0 +1,137 @@
+"""The 10-minute service circle: walking coverage of the service sites (computed on demand)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse, Response
+
+from api.deps import PrincipalDep, SessionDep, SettingsDep, policy
+from api.schemas.coverage import BuildingsOut, CoverageSummary, GapsOut, ServiceAreasOut
+from gisgrid.coverage import answers, compute
+from gisgrid.coverage.export import to_csv, to_geojson
+
+router = APIRouter(prefix="/api/coverage", tags=["coverage"])
+
+THRESHOLD = Annotated[
+    str | None,
+    Query(
+        max_length=40,
+        description="walking threshold: metres (`500m`), minutes at a speed (`10min`, `10min@older` 0.9 m/s, "
+        "`10min@adult` 1.3 m/s, `10min@1.1`) or GB 50180-2018 life circles (`gb5` 300 m, `gb10` 500 m, `gb15` "
+        "800 m); default GISGRID_COVERAGE_THRESHOLD. Every answer says which threshold it used.",
+    ),
+]
+PRIVATE = (
+    "Households are private data: only auditors, planners and admins may call it, each within their scope."
+)
+
+
+@router.get(
+    "/summary",
+    summary="服务圈覆盖 Coverage of the 10-minute service circle",
+    description="Per unit of `level` (subdistrict, community, general, micro): households and population within "
+    "the walking threshold of any site, of an outpost, of a community site and of the centre, the uncovered and "
+    "the unreachable households, beside the straight-line (circle) figures; the totals; the worst-served "
+    "compounds; sites flagged as far from the network. " + PRIVATE,
+    response_model=CoverageSummary,
+    **policy("coverage.read"),
+)
+def get_summary(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    threshold: THRESHOLD = None,
+    level: Annotated[Literal["subdistrict", "community", "general", "micro"], Query()] = "community",
+    worst: Annotated[int, Query(ge=0, le=200, description="how many worst-served compounds")] = 10,
+) -> dict[str, Any]:
+    cov = answers.run(session, threshold=threshold, settings=settings.coverage, srid=settings.geo.metric_srid)
+    return answers.summary_answer(session, cov, level=level, worst=worst, scope_codes=principal.scope_codes)
+
+
+@router.get(
+    "/buildings",
+    summary="楼栋步行距离 Every building's walking distances",
+    description="Every building with its walking distance to the nearest site of each kind (null: unreachable, "
+    "e.g. on an island or a bank without a bridge), the nearest site's id, the straight-line distances and "
+    "whether it is covered. `format=json` (default), `csv` (UTF-8 with a BOM, formula-like cells neutralised) "
+    "or `geojson` (points). " + PRIVATE,
+    response_model=BuildingsOut,
+    responses={
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/geo+json": {"schema": {"$ref": "#/components/schemas/FeatureCollection"}},
+            }
+        }
+    },
+    **policy("coverage.read"),
+)
+def get_buildings(
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+    threshold: THRESHOLD = None,
+    format: Annotated[Literal["json", "csv", "geojson"], Query(description="answer format")] = "json",
+) -> Any:
+    cov = answers.run(session, threshold=threshold, settings=settings.coverage, srid=settings.geo.metric_srid)
+    answer = answers.buildings_answer(cov, scope_codes=principal.scope_codes)
+    if format == "csv":
+        return Response(
+            to_csv(answer["buildings"]),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="coverage-buildings.csv"',
+                "X-Threshold": answer["threshold"]["spec"],
+            },
+        )
+    if format == "geojson":
+        return JSONResponse(to_geojson(answer), media_type="application/geo+json")
+    return answer
+
+
+@router.get(
+    "/service-areas",
+    summary="服务范围 Walking service areas",
+    description="One polygon per site (of `kind`, default all): the buffer (GISGRID_COVERAGE_BUFFER_M each side) "
+    "of the walking network it reaches within the threshold — edges reached partly count up to the point "
+    "reached — with the reached network length. The river is crossed only at bridges.",
+    response_model=ServiceAreasOut,
+    **policy("coverage.read"),
+)
+def get_service_areas(
+    session: SessionDep,
+    settings: SettingsDep,
+    threshold: THRESHOLD = None,
+    kind: Annotated[
+        list[str] | None, Query(max_length=3, description="site kinds: centre, community, outpost")
+    ] = None,
+) -> dict[str, Any]:
+    kinds = compute.parse_kinds(kind)
+    cov = answers.run(session, threshold=threshold, settings=settings.coverage, srid=settings.geo.metric_srid)
+    return answers.service_areas_answer(
+        session, cov, kinds=kinds, buffer_m=settings.coverage.coverage_buffer_m, srid=settings.geo.metric_srid
+    )
+
+
+@router.get(
+    "/gaps",
+    summary="覆盖盲区 Coverage gaps",
+    description="Buildings beyond the threshold from every site (or unreachable), as footprints with their "
+    "distances, and the areas they form (footprints within GISGRID_COVERAGE_BUFFER_M of each other unioned), "
+    "each with its buildings and households. " + PRIVATE,
+    response_model=GapsOut,
+    **policy("coverage.read"),
+)
+def get_gaps(
+    session: SessionDep, settings: SettingsDep, principal: PrincipalDep, threshold: THRESHOLD = None
+) -> dict[str, Any]:
+    cov = answers.run(session, threshold=threshold, settings=settings.coverage, srid=settings.geo.metric_srid)
+    return answers.gaps_answer(
+        session,
+        cov,
+        merge_m=settings.coverage.coverage_buffer_m,
+        srid=settings.geo.metric_srid,
+        scope_codes=principal.scope_codes,
+    )

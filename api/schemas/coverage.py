@@ -1,0 +1,160 @@
+"""Response models of the coverage routes (the 10-minute service circle)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from api.schemas.common import Feature, FeatureCollection
+
+
+class ThresholdOut(BaseModel):
+    """The walking threshold a result used."""
+
+    metres: float
+    spec: str = Field(description="as asked, e.g. 10min, 10min@adult, gb10, 500m")
+    label: str = Field(description="e.g. '10 min × 0.9 m/s (older) = 540 m'")
+    minutes: float | None
+    speed_mps: float | None
+    source: Literal["metres", "minutes", "gb50180"]
+
+
+class SiteOut(BaseModel):
+    """A service site as coverage sees it: where it joins the network, and a flag when that is far."""
+
+    id: str
+    kind: Literal["centre", "community", "outpost"]
+    name: str
+    community_code: str | None
+    lon: float
+    lat: float
+    snap_m: float | None = Field(
+        description="metres from the site to the network (null: no edge on its bank)"
+    )
+    on_network: bool
+    far_from_network: bool = Field(description="more than GISGRID_COVERAGE_SITE_FLAG_M from every edge")
+
+
+class CoverageHeader(BaseModel):
+    """What every coverage answer says about how it was computed."""
+
+    threshold: ThresholdOut
+    computed_at: datetime
+    engine: str = Field(description="the shortest-path engine (scipy: benchmarks/results/coverage.md)")
+    method: str
+    flagged_sites: list[SiteOut]
+
+
+class Covered(BaseModel):
+    """Households and population within the threshold."""
+
+    households: int
+    population: int
+    share: float | None = Field(description="of the unit's households (null when it has none)")
+
+
+class KindFigures(BaseModel):
+    """Covered figures by any site and by each kind."""
+
+    households: int
+    population: int
+    any: Covered
+    outpost: Covered
+    community: Covered
+    centre: Covered
+
+
+class UnitCoverage(BaseModel):
+    """One grid unit's coverage, along the network and (for comparison) in a straight line."""
+
+    code: str
+    name: str
+    level: str
+    buildings: int
+    households: int
+    population: int
+    uncovered_households: int = Field(description="households beyond the threshold from every site (network)")
+    uncovered_population: int
+    unreachable_households: int = Field(description="households whose building reaches no site at all")
+    network: KindFigures
+    straight_line: KindFigures
+
+
+class WorstCompound(BaseModel):
+    """A compound among the worst served."""
+
+    id: str
+    name: str
+    micro_code: str | None
+    households: int
+    uncovered_households: int
+    worst_walk_m: float | None = Field(
+        description="its farthest building's walk to any site (null: unreachable)"
+    )
+    mean_walk_m: float | None = Field(description="households-weighted mean walk to the nearest site")
+
+
+class CoverageSummary(CoverageHeader):
+    """Coverage per unit of one grid level, the totals and the worst-served compounds."""
+
+    level: Literal["subdistrict", "community", "general", "micro"]
+    totals: UnitCoverage
+    units: list[UnitCoverage]
+    worst_compounds: list[WorstCompound]
+    unreachable_buildings: int
+
+
+class BuildingDistances(BaseModel):
+    """One building with its walking (and straight-line) distances to the nearest site of each kind."""
+
+    ext_id: str
+    label: str
+    compound_ext_id: str
+    compound_name: str
+    micro_code: str | None
+    general_code: str | None
+    community_code: str | None
+    households: int
+    population: int = Field(description="its compound's population shared out by households")
+    lon: float
+    lat: float
+    snap_m: float | None
+    walk_any_m: float | None = Field(description="null: no site reachable on foot (an island, the far bank)")
+    walk_any_site: str | None
+    walk_centre_m: float | None
+    walk_centre_site: str | None
+    walk_community_m: float | None
+    walk_community_site: str | None
+    walk_outpost_m: float | None
+    walk_outpost_site: str | None
+    straight_any_m: float | None
+    straight_centre_m: float | None
+    straight_community_m: float | None
+    straight_outpost_m: float | None
+    unreachable: bool
+    covered: bool = Field(description="walk_any_m within the threshold")
+
+
+class BuildingsOut(CoverageHeader):
+    """Every building (in the caller's scope) with its distances."""
+
+    buildings: list[BuildingDistances]
+
+
+class ServiceAreasOut(CoverageHeader):
+    """A FeatureCollection of service-area polygons, one per site: properties `site`, `reached_m` (network
+    metres reached, edge parts included), `whole_edges_m`, `partial_edges_m` (full lengths of the edges reached
+    only partly), `whole_edges`, `partial_edges`, `area_m2`, `threshold_m`."""
+
+    type: Literal["FeatureCollection"]
+    buffer_m: float
+    features: list[Feature]
+
+
+class GapsOut(CoverageHeader):
+    """Uncovered buildings (beyond the threshold, or unreachable) and the areas they form."""
+
+    buildings: FeatureCollection
+    areas: FeatureCollection

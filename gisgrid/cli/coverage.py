@@ -1,0 +1,131 @@
+"""`gisgrid coverage`: the 10-minute service circle's walking coverage (summary, building export, gaps)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from gisgrid.cli.common import console, engine
+from gisgrid.config import Settings
+
+coverage_app = typer.Typer(help="Walking coverage of the service sites.", no_args_is_help=True)
+THRESHOLD = typer.Option(help="500m, 10min, 10min@adult, gb5|gb10|gb15 (default GISGRID_COVERAGE_THRESHOLD)")
+
+
+def _run(threshold: str | None, fn: Any) -> Any:
+    from gisgrid.coverage import answers
+    from gisgrid.db.engine import session_scope
+
+    settings = Settings()
+    with engine(settings) as eng, session_scope(eng) as session:
+        cov = answers.run(
+            session, threshold=threshold, settings=settings.coverage, srid=settings.geo.metric_srid
+        )
+        return fn(session, cov, settings)
+
+
+def _default(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+@coverage_app.command("summary")
+def summary_cmd(
+    threshold: Annotated[str | None, THRESHOLD] = None,
+    level: Annotated[str, typer.Option(help="subdistrict, community, general or micro")] = "community",
+    worst: Annotated[int, typer.Option(help="worst-served compounds to list")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Households covered per grid unit, along the network and in a straight line."""
+    from gisgrid.coverage import answers
+
+    answer = _run(
+        threshold, lambda s, c, st: answers.summary_answer(s, c, level=level, worst=worst, scope_codes=())
+    )
+    if as_json:
+        console.print_json(json.dumps(answer, ensure_ascii=False, default=_default))
+        return
+    from rich.table import Table
+
+    console.print(f"Threshold: {answer['threshold']['label']}")
+    table = Table(
+        "code",
+        "name",
+        "households",
+        "covered (network)",
+        "outpost",
+        "community",
+        "straight line",
+        "uncovered",
+        "unreachable",
+    )
+    for unit in [*answer["units"], answer["totals"]]:
+        net, line = unit["network"], unit["straight_line"]
+        table.add_row(
+            unit["code"],
+            unit["name"],
+            str(unit["households"]),
+            str(net["any"]["households"]),
+            str(net["outpost"]["households"]),
+            str(net["community"]["households"]),
+            str(line["any"]["households"]),
+            str(unit["uncovered_households"]),
+            str(unit["unreachable_households"]),
+        )
+    console.print(table)
+    for site in answer["flagged_sites"]:
+        console.print(
+            f"[yellow]site {site['id']} {site['name']}: {site['snap_m']} m from the network[/yellow]"
+        )
+
+
+@coverage_app.command("buildings")
+def buildings_cmd(
+    out: Annotated[Path, typer.Option("--out", help="FILE.csv or FILE.geojson")],
+    threshold: Annotated[str | None, THRESHOLD] = None,
+) -> None:
+    """Export every building with its walking distances (CSV or GeoJSON by the file's extension)."""
+    from gisgrid.coverage import answers
+
+    answer = _run(threshold, lambda s, c, st: answers.buildings_answer(c, scope_codes=()))
+    if out.suffix.lower() == ".csv":
+        from gisgrid.coverage.export import to_csv
+
+        out.write_text(to_csv(answer["buildings"]), encoding="utf-8")
+    else:
+        from gisgrid.coverage.export import to_geojson
+
+        out.write_text(json.dumps(to_geojson(answer), ensure_ascii=False, default=_default), encoding="utf-8")
+    console.print(f"{len(answer['buildings'])} buildings → {out} ({answer['threshold']['label']})")
+
+
+@coverage_app.command("gaps")
+def gaps_cmd(
+    threshold: Annotated[str | None, THRESHOLD] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="GeoJSON output")] = False,
+) -> None:
+    """Uncovered buildings and the areas they form."""
+    from gisgrid.coverage import answers
+
+    answer = _run(
+        threshold,
+        lambda s, c, st: answers.gaps_answer(
+            s, c, merge_m=st.coverage.coverage_buffer_m, srid=st.geo.metric_srid, scope_codes=()
+        ),
+    )
+    if as_json:
+        console.print_json(json.dumps(answer, ensure_ascii=False, default=_default))
+        return
+    console.print(f"Threshold: {answer['threshold']['label']}")
+    for f in answer["buildings"]["features"]:
+        p = f["properties"]
+        console.print(
+            f"{p['ext_id']} {p['compound_name']} {p['label']}: {p['households']} households, "
+            f"walk {p['walk_any_m'] if p['walk_any_m'] is not None else 'unreachable'} m"
+        )
+    console.print(
+        f"{len(answer['buildings']['features'])} uncovered buildings in "
+        f"{len(answer['areas']['features'])} areas"
+    )
