@@ -90,6 +90,8 @@ def test_an_uploaded_layer_is_imported_by_the_worker_and_its_derived_data_rebuil
         "updated": 0,
         "removed": 0,
         "derived_jobs": None,
+        "warnings": [],
+        "dry_run": False,
     }
     assert job["attempts"] == 1 and job["finished_at"] and job["error"] is None
     assert job["progress"]["message"] == "完成 done"
