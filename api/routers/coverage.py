@@ -8,7 +8,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse, Response
 
 from api.deps import PrincipalDep, SessionDep, SettingsDep, policy
-from api.schemas.coverage import BuildingsOut, CoverageSummary, GapsOut, ServiceAreasOut
+from api.schemas.coverage import (
+    BuildingsOut,
+    CoverageSummary,
+    GapsOut,
+    ServiceAreasOut,
+    SitingIn,
+    SitingOut,
+    WhatIfIn,
+    WhatIfOut,
+)
 from gisgrid.coverage import answers, compute
 from gisgrid.coverage.export import to_csv, to_geojson
 
@@ -132,6 +141,63 @@ def get_gaps(
         session,
         cov,
         merge_m=settings.coverage.coverage_buffer_m,
+        srid=settings.geo.metric_srid,
+        scope_codes=principal.scope_codes,
+    )
+
+
+@router.post(
+    "/siting",
+    summary="新站点选址 Where to open new outposts",
+    description="The `k` candidates that newly cover the most households within the threshold, the existing "
+    "sites fixed (`against=any`: every site covers; `outpost`: only outposts do) — the maximal covering location "
+    "problem solved exactly (spopt's MCLP with CBC). Candidates: every compound without an outpost (default) or "
+    "a FeatureCollection of points drawn or uploaded by the auditor. Each recommendation has its marginal gain, "
+    "its reach and the households only it covers; fewer than `k` come back when fewer suffice. Nothing is saved. "
+    + PRIVATE,
+    response_model=SitingOut,
+    **policy("coverage.read"),
+)
+def post_siting(
+    body: SitingIn, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    cov = answers.run(
+        session, threshold=body.threshold, settings=settings.coverage, srid=settings.geo.metric_srid
+    )
+    return answers.siting_answer(
+        session,
+        cov,
+        k=body.k,
+        against=body.against,
+        candidates=body.candidates,
+        crs=body.crs,
+        srid=settings.geo.metric_srid,
+        scope_codes=principal.scope_codes,
+    )
+
+
+@router.post(
+    "/what-if",
+    summary="情景分析 What if sites close, move or open",
+    description="Covered households (network, within the threshold) before and after closing sites (`close`: "
+    "their ids), moving them (`move`: site and point) or opening new ones (`open`: kind, name, point), in total "
+    "and per unit of `level` — only the units that change, losses first, by any site and by each kind. Only the "
+    "moved and new points are routed; nothing is saved. " + PRIVATE,
+    response_model=WhatIfOut,
+    **policy("coverage.read"),
+)
+def post_what_if(
+    body: WhatIfIn, session: SessionDep, settings: SettingsDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    cov = answers.run(
+        session, threshold=body.threshold, settings=settings.coverage, srid=settings.geo.metric_srid
+    )
+    return answers.what_if_answer(
+        session,
+        cov,
+        body.model_dump(include={"close", "move", "open"}),
+        level=body.level,
+        crs=body.crs,
         srid=settings.geo.metric_srid,
         scope_codes=principal.scope_codes,
     )

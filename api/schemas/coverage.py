@@ -158,3 +158,132 @@ class GapsOut(CoverageHeader):
 
     buildings: FeatureCollection
     areas: FeatureCollection
+
+
+class SitingIn(BaseModel):
+    """Where to open k new outposts."""
+
+    k: int = Field(default=3, ge=1, le=50, description="how many new outposts")
+    threshold: str | None = Field(default=None, max_length=40, description="as in GET /api/coverage/summary")
+    against: Literal["any", "outpost"] = Field(
+        default="any",
+        description="which existing sites already cover a household: any site, or only outposts (to place "
+        "outposts where only the centre or a community site is near)",
+    )
+    candidates: dict[str, object] | None = Field(
+        default=None,
+        description="a GeoJSON FeatureCollection of Point candidates (optional property `name`) drawn or "
+        "uploaded by the auditor; default: every compound without an outpost (a point inside it)",
+    )
+    crs: str = Field(
+        default="wgs84", max_length=20, description="of the candidates: wgs84, cgcs2000, gcj02, bd09"
+    )
+
+
+class SolverOut(BaseModel):
+    """How the siting model was solved."""
+
+    name: str
+    status: str = Field(description="optimal; no_gain when no candidate reaches an uncovered household")
+    time_limit_s: int
+
+
+class Recommendation(BaseModel):
+    """A recommended new outpost, in the order of its marginal gain."""
+
+    rank: int
+    key: str = Field(description="the compound's id, or C1… for a given candidate")
+    name: str
+    source: Literal["compound", "given"]
+    lon: float
+    lat: float
+    snap_m: float | None = Field(description="metres from the point to the walking network")
+    gain_households: int = Field(description="households it newly covers after the ones ranked before it")
+    reach_households: int = Field(description="uncovered households within the threshold of it")
+    only_here_households: int = Field(description="uncovered households no other recommendation covers")
+    micro_codes: list[str] = Field(description="micro-grids of the households it newly covers")
+
+
+class SitingOut(CoverageHeader):
+    """The k new outposts that newly cover the most households (maximal covering location, exact)."""
+
+    k: int
+    against: Literal["any", "outpost"]
+    solver: SolverOut
+    candidates: int
+    candidates_reaching_uncovered: int
+    uncovered_households_before: int
+    newly_covered_households: int
+    uncovered_households_after: int
+    recommendations: list[Recommendation] = Field(
+        description="fewer than k when fewer suffice to cover every household the candidates can reach"
+    )
+
+
+class MoveIn(BaseModel):
+    """A site moved to a point."""
+
+    site: str = Field(max_length=32)
+    lon: float
+    lat: float
+
+
+class OpenIn(BaseModel):
+    """A new site at a point."""
+
+    kind: Literal["centre", "community", "outpost"] = "outpost"
+    name: str | None = Field(default=None, max_length=200)
+    lon: float
+    lat: float
+
+
+class WhatIfIn(BaseModel):
+    """A scenario: sites closed, moved or opened."""
+
+    threshold: str | None = Field(default=None, max_length=40)
+    level: Literal["subdistrict", "community", "general", "micro"] = "micro"
+    close: list[str] = Field(default_factory=list, max_length=200, description="ids of sites that close")
+    move: list[MoveIn] = Field(default_factory=list, max_length=200)
+    open: list[OpenIn] = Field(default_factory=list, max_length=200)
+    crs: str = Field(
+        default="wgs84", max_length=20, description="of the points: wgs84, cgcs2000, gcj02, bd09"
+    )
+
+
+class KindChange(BaseModel):
+    """Change in covered households by any site and by each kind."""
+
+    any: int
+    outpost: int
+    community: int
+    centre: int
+
+
+class UnitChange(BaseModel):
+    """A grid unit whose covered households change."""
+
+    code: str
+    name: str
+    households: int
+    covered_before: int
+    covered_after: int
+    change: KindChange
+
+
+class ScenarioOut(BaseModel):
+    """The scenario as understood (points in WGS 84)."""
+
+    close: list[str]
+    move: list[MoveIn]
+    open: list[OpenIn]
+
+
+class WhatIfOut(CoverageHeader):
+    """Covered households before and after a scenario, and every unit of `level` that changes (losses first)."""
+
+    level: Literal["subdistrict", "community", "general", "micro"]
+    scenario: ScenarioOut
+    covered_households_before: int
+    covered_households_after: int
+    change: int
+    units: list[UnitChange]

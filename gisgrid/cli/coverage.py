@@ -129,3 +129,120 @@ def gaps_cmd(
         f"{len(answer['buildings']['features'])} uncovered buildings in "
         f"{len(answer['areas']['features'])} areas"
     )
+
+
+@coverage_app.command("siting")
+def siting_cmd(
+    k: Annotated[int, typer.Option("--k", help="how many new outposts (1–50)")] = 3,
+    threshold: Annotated[str | None, THRESHOLD] = None,
+    against: Annotated[str, typer.Option(help="existing sites that cover: any or outpost")] = "any",
+    candidates: Annotated[
+        Path | None,
+        typer.Option(
+            help="GeoJSON FeatureCollection of candidate points (default: compounds without an outpost)"
+        ),
+    ] = None,
+    crs: Annotated[str, typer.Option(help="of the candidate file: wgs84, cgcs2000, gcj02, bd09")] = "wgs84",
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Recommend k new outposts that newly cover the most households (maximal covering location)."""
+    from gisgrid.coverage import answers
+    from gisgrid.files.geojson import COLLECTION, read_json
+
+    given = read_json(candidates, expected=COLLECTION) if candidates is not None else None
+    answer = _run(
+        threshold,
+        lambda s, c, st: answers.siting_answer(
+            s, c, k=k, against=against, candidates=given, crs=crs, srid=st.geo.metric_srid, scope_codes=()
+        ),
+    )
+    if as_json:
+        console.print_json(json.dumps(answer, ensure_ascii=False, default=_default))
+        return
+    from rich.table import Table
+
+    console.print(
+        f"Threshold: {answer['threshold']['label']}; against {answer['against']}; "
+        f"{answer['candidates']} candidates; solver {answer['solver']['status']}"
+    )
+    table = Table("rank", "key", "name", "lon", "lat", "gain (hh)", "reach (hh)", "only here (hh)")
+    for r in answer["recommendations"]:
+        table.add_row(
+            str(r["rank"]),
+            r["key"],
+            r["name"],
+            f"{r['lon']:.6f}",
+            f"{r['lat']:.6f}",
+            str(r["gain_households"]),
+            str(r["reach_households"]),
+            str(r["only_here_households"]),
+        )
+    console.print(table)
+    console.print(
+        f"uncovered households {answer['uncovered_households_before']} → {answer['uncovered_households_after']} "
+        f"(+{answer['newly_covered_households']} covered)"
+    )
+
+
+@coverage_app.command("what-if")
+def what_if_cmd(
+    close: Annotated[
+        list[str] | None, typer.Option("--close", help="a site id that closes (repeatable)")
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            help='JSON file {"close": [id], "move": [{site, lon, lat}], "open": [{kind, name, lon, lat}]}'
+        ),
+    ] = None,
+    threshold: Annotated[str | None, THRESHOLD] = None,
+    level: Annotated[str, typer.Option(help="subdistrict, community, general or micro")] = "micro",
+    crs: Annotated[
+        str, typer.Option(help="of the scenario's points: wgs84, cgcs2000, gcj02, bd09")
+    ] = "wgs84",
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Covered households per grid unit if sites close, move or open."""
+    from gisgrid.coverage import answers
+    from gisgrid.errors import InvalidInput
+    from gisgrid.files.geojson import read_json
+
+    body: Any = read_json(scenario, expected="a JSON object", kind="JSON") if scenario is not None else {}
+    if not isinstance(body, dict):
+        raise InvalidInput(
+            "情景须为 JSON 对象 The scenario must be a JSON object.",
+            field="scenario",
+            value=str(scenario),
+            expected='{"close": [...], "move": [...], "open": [...]}',
+        )
+    body = {**body, "close": [*(body.get("close") or []), *(close or [])]}
+    answer = _run(
+        threshold,
+        lambda s, c, st: answers.what_if_answer(
+            s, c, body, level=level, crs=crs, srid=st.geo.metric_srid, scope_codes=()
+        ),
+    )
+    if as_json:
+        console.print_json(json.dumps(answer, ensure_ascii=False, default=_default))
+        return
+    from rich.table import Table
+
+    console.print(
+        f"Threshold: {answer['threshold']['label']}; covered households {answer['covered_households_before']} → "
+        f"{answer['covered_households_after']} ({answer['change']:+d})"
+    )
+    table = Table(
+        "code", "name", "households", "covered before", "after", "Δ any", "Δ outpost", "Δ community"
+    )
+    for u in answer["units"]:
+        table.add_row(
+            u["code"],
+            u["name"],
+            str(u["households"]),
+            str(u["covered_before"]),
+            str(u["covered_after"]),
+            f"{u['change']['any']:+d}",
+            f"{u['change']['outpost']:+d}",
+            f"{u['change']['community']:+d}",
+        )
+    console.print(table)

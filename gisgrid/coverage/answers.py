@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from gisgrid.config import CoverageSettings
-from gisgrid.coverage import areas, summary, thresholds
+from gisgrid.coverage import areas, siting, summary, thresholds
 from gisgrid.coverage.compute import Coverage, compute
 
 METHOD = (
@@ -113,4 +113,47 @@ def gaps_answer(
         **_header(cov),
         "buildings": {"type": "FeatureCollection", "features": found["buildings"]},
         "areas": {"type": "FeatureCollection", "features": found["areas"]},
+    }
+
+
+def siting_answer(
+    session: Session,
+    cov: Coverage,
+    *,
+    k: int,
+    against: str,
+    candidates: dict[str, Any] | None,
+    crs: str | None,
+    srid: int,
+    scope_codes: tuple[str, ...],
+) -> dict[str, Any]:
+    """The k new outposts that newly cover the most households in scope."""
+    found = (
+        siting.compound_candidates(session)
+        if candidates is None
+        else siting.given_candidates(candidates, crs=crs)
+    )
+    return {
+        **_header(cov),
+        **siting.recommend(
+            session, cov, k=k, candidates=found, against=against, srid=srid, scope_codes=scope_codes
+        ),
+    }
+
+
+def what_if_answer(
+    session: Session,
+    cov: Coverage,
+    body: dict[str, Any],
+    *,
+    level: str,
+    crs: str | None,
+    srid: int,
+    scope_codes: tuple[str, ...],
+) -> dict[str, Any]:
+    """Covered households per unit before and after closing, moving or opening sites."""
+    scenario = siting.parse_scenario(body, crs=crs)
+    return {
+        **_header(cov),
+        **siting.what_if(session, cov, scenario, level=level, srid=srid, scope_codes=scope_codes),
     }

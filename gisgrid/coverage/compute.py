@@ -137,12 +137,12 @@ def _buildings(
     ext = sites["ext_id"].to_numpy()
     for kind in KINDS:
         mask = np.ones(len(kinds), bool) if kind == "any" else kinds == kind
-        _nearest(frame, f"walk_{kind}", walk[mask], ext[mask])
-        _nearest(frame, f"straight_{kind}", straight[mask], ext[mask])
+        nearest(frame, f"walk_{kind}", walk[mask], ext[mask])
+        nearest(frame, f"straight_{kind}", straight[mask], ext[mask])
     return frame
 
 
-def _nearest(frame: pd.DataFrame, name: str, matrix: np.ndarray, ext_ids: np.ndarray) -> None:
+def nearest(frame: pd.DataFrame, name: str, matrix: np.ndarray, ext_ids: np.ndarray) -> None:
     """Columns `{name}_m` (NaN: no site reached) and `{name}_site` (the nearest site's id)."""
     if matrix.shape[0] == 0:
         frame[f"{name}_m"] = np.nan

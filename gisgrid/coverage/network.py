@@ -120,6 +120,25 @@ def snap_points(session: Session, graph: Graph, *, srid: int) -> tuple[Snapped, 
     return out[0], out[1]
 
 
+def snap_new(session: Session, graph: Graph, pts: np.ndarray, *, srid: int) -> Snapped:
+    """Points that are not in the database yet (siting candidates, a moved or new site; shapely points in the
+    metric CRS) snapped as sites are: to the nearest edge on their own bank. Their ids are 0..n-1."""
+    rows = session.execute(
+        text("SELECT ST_AsBinary(ST_Transform(geom, :srid)) AS wkb FROM river"), {"srid": srid}
+    ).all()
+    river = shapely.union_all(shapely.from_wkb([bytes(r.wkb) for r in rows])) if rows else shapely.Point()
+    shapely.prepare(river)
+    edge_row, frac, snap_m = _snap(pts, graph, shapely.STRtree(graph.lines), river)
+    return Snapped(
+        ids=np.arange(len(pts), dtype=np.int64),
+        edge_row=edge_row,
+        frac=frac,
+        snap_m=snap_m,
+        x=shapely.get_x(pts),
+        y=shapely.get_y(pts),
+    )
+
+
 SNAP_NEAR_M = 60.0
 SNAP_FAR_M = 5000.0
 

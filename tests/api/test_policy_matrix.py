@@ -160,6 +160,10 @@ def _revert(session: Session, role: str) -> tuple[str, dict[str, Any], dict[str,
     return f"/api/grids/generations/{cs.generation_id}/revert", {"reason": "matrix"}, {}
 
 
+def _first_site(session: Session) -> str:
+    return str(session.execute(text("SELECT min(ext_id) FROM service_site")).scalar_one())
+
+
 NEW_INCIDENT = {
     "category_code": "chengguan.litter",
     "title": "矩阵测试",
@@ -265,6 +269,29 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         {},
     ),
     ("GET", "/api/coverage/gaps"): lambda s, r: ("/api/coverage/gaps?threshold=gb5", None, {}),
+    ("POST", "/api/coverage/siting"): lambda s, r: (
+        "/api/coverage/siting",
+        {
+            "k": 1,
+            "threshold": "gb5",
+            "candidates": {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {"type": "Point", "coordinates": [104.1052, 30.6401]},
+                    }
+                ],
+            },
+        },
+        {},
+    ),
+    ("POST", "/api/coverage/what-if"): lambda s, r: (
+        "/api/coverage/what-if",
+        {"threshold": "gb5", "level": "community", "close": [_first_site(s)]},
+        {},
+    ),
 }
 
 

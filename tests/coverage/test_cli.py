@@ -40,3 +40,53 @@ def test_coverage_commands(engine: Engine, db_settings: DatabaseSettings, tmp_pa
     assert gaps.returncode == 0 and "uncovered buildings" in gaps.stdout
     bad = _run("summary", "--threshold", "-3", db_settings=db_settings)
     assert bad.returncode == 2 and "-3" in bad.stdout + bad.stderr
+
+
+def test_siting_and_what_if_commands(engine: Engine, db_settings: DatabaseSettings, tmp_path: Path) -> None:
+    cands = tmp_path / "c.geojson"
+    point = {"type": "Feature", "properties": {"name": "东门"}, "geometry": {"type": "Point"}}
+    cands.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {**point, "geometry": {"type": "Point", "coordinates": [104.1017943, 30.6431749]}},
+                    {**point, "geometry": {"type": "Point", "coordinates": [104.0993242, 30.6385203]}},
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    res = _run(
+        "siting",
+        "--k",
+        "1",
+        "--threshold",
+        "gb5",
+        "--candidates",
+        str(cands),
+        "--json",
+        db_settings=db_settings,
+    )
+    assert res.returncode == 0, res.stderr
+    body = json.loads(res.stdout)
+    assert body["candidates"] == 2 and len(body["recommendations"]) == 1
+    assert body["recommendations"][0]["name"] == "东门" and body["newly_covered_households"] > 0
+    scenario = tmp_path / "s.json"
+    scenario.write_text(json.dumps({"open": [{"kind": "outpost", "lon": 104.1017943, "lat": 30.6431749}]}))
+    res = _run(
+        "what-if",
+        "--scenario",
+        str(scenario),
+        "--close",
+        "S001",
+        "--threshold",
+        "gb5",
+        "--json",
+        db_settings=db_settings,
+    )
+    assert res.returncode == 0, res.stderr
+    body = json.loads(res.stdout)
+    assert body["scenario"]["close"] == ["S001"] and len(body["scenario"]["open"]) == 1
+    bad = _run("what-if", "--close", "S999", db_settings=db_settings)
+    assert bad.returncode == 2 and "S999" in bad.stdout + bad.stderr
