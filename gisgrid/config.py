@@ -230,6 +230,10 @@ class JobSettings(BaseSettings):
         default=PROJECT_ROOT / "var" / "uploads",
         description="uploaded files wait here for their import job (removed when the job has finished)",
     )
+    jobs_output_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "job-output",
+        description="files jobs make (coverage-audit reports) wait here for download, one folder per job",
+    )
     jobs_poll_s: float = Field(
         default=5.0, gt=0, description="seconds between polls for new jobs (LISTEN/NOTIFY wakes it sooner)"
     )

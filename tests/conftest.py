@@ -76,7 +76,11 @@ def worker_settings(settings: Settings, upload_dir: Path) -> Settings:
     """`settings` with a job worker in the app (retrying at once, uploads in `upload_dir`)."""
     served = copy.copy(settings)
     served.jobs = JobSettings(
-        jobs_worker=True, jobs_retry_wait_s=0, jobs_poll_s=0.5, jobs_upload_dir=upload_dir
+        jobs_worker=True,
+        jobs_retry_wait_s=0,
+        jobs_poll_s=0.5,
+        jobs_upload_dir=upload_dir,
+        jobs_output_dir=upload_dir.with_name(upload_dir.name + "-output"),
     )
     return served
 

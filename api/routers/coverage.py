@@ -4,22 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from api.deps import PrincipalDep, SessionDep, SettingsDep, policy
+from api.routers.jobs import JOB_RESPONSES, enqueue
 from api.schemas.coverage import (
     BuildingsOut,
     CoverageSummary,
     GapsOut,
+    ReportIn,
     ServiceAreasOut,
     SitingIn,
     SitingOut,
     WhatIfIn,
     WhatIfOut,
 )
-from gisgrid.coverage import answers, compute
+from gisgrid.coverage import answers, compute, report, thresholds
 from gisgrid.coverage.export import to_csv, to_geojson
+from gisgrid.coverage.jobs import COVERAGE_REPORT, output_file
+from gisgrid.errors import NotFound
+from gisgrid.jobs import store
+from gisgrid.jobs.views import JobView
 
 router = APIRouter(prefix="/api/coverage", tags=["coverage"])
 
@@ -200,4 +206,91 @@ def post_what_if(
         crs=body.crs,
         srid=settings.geo.metric_srid,
         scope_codes=principal.scope_codes,
+    )
+
+
+@router.post(
+    "/reports",
+    status_code=202,
+    summary="生成覆盖审计报告 Make the coverage-audit report",
+    description="Starts a job that writes the coverage-audit report as `pdf` (default) or `html`: title page "
+    "with the data date and threshold, summary figures beside the straight-line ones, the coverage map (micro-grids "
+    "shaded by share covered, sites, uncovered buildings), the distance distribution, per-community and per-grid "
+    "tables, the gaps and worst-served compounds, siting recommendations (3 new outposts), method and sources. "
+    "Chinese first, bilingual headings. The caller's scope, or one `community` in it. Poll the Location "
+    "(GET /api/jobs/{id}: progress by stage), then download from the result's `download` "
+    "(GET /api/coverage/reports/{id}/file). A bad threshold or community is refused at once (422/404/403). "
+    + PRIVATE,
+    response_model=JobView,
+    responses=JOB_RESPONSES,
+    **policy("coverage.read"),
+)
+def post_report(
+    body: ReportIn,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+) -> JobView:
+    spec = body.threshold if body.threshold is not None else settings.coverage.coverage_threshold
+    thresholds.parse(spec, default_speed=settings.coverage.coverage_walk_speed)
+    report.check_scope(session, body.community, principal.scope_codes)
+    params = {
+        "format": body.format,
+        "threshold": spec,
+        "community": body.community,
+        "srid": settings.geo.metric_srid,
+        "coverage": settings.coverage.model_dump(),
+    }
+    return enqueue(request, response, kind=COVERAGE_REPORT, params=params, actor=principal)
+
+
+@router.get(
+    "/reports/{job_id}/file",
+    summary="下载覆盖审计报告 Download a coverage-audit report",
+    description="The file of a finished report job (PDF or HTML) — only to whoever started it, and to admins; "
+    "404 while it runs, when it failed, or for anyone else's job.",
+    response_class=FileResponse,
+    responses={
+        200: {"content": {"application/pdf": {}, "text/html": {}}},
+        404: {"description": "no finished report job of yours"},
+    },
+    **policy("coverage.read"),
+)
+def get_report_file(
+    job_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="the report job's id")],
+    session: SessionDep,
+    settings: SettingsDep,
+    principal: PrincipalDep,
+) -> FileResponse:
+    def missing(why: str) -> NotFound:
+        return NotFound(
+            f"没有可下载的报告 No report to download: {why}.",
+            field="job_id",
+            value=job_id,
+            expected="the id of a succeeded coverage_report job you started",
+        )
+
+    try:
+        job = store.get(session, job_id)
+    except NotFound as exc:
+        raise missing("no such job") from exc
+    if job.kind != COVERAGE_REPORT or (
+        job.created_by != principal.user_id and not principal.can("jobs.read_all")
+    ):
+        raise missing("not a report job of yours")
+    if job.status != "succeeded":
+        raise missing(f"the job is {job.status}")
+    fmt = str((job.params or {}).get("format"))
+    path = output_file(settings.jobs.jobs_output_dir, job.id, fmt)
+    if not path.is_file():
+        raise missing("its file was removed")
+    return FileResponse(
+        path,
+        media_type="application/pdf" if fmt == "pdf" else "text/html; charset=utf-8",
+        filename=path.name,
+        # An attachment: the browser saves it (the HTML report is then opened as a file, outside our pages).
+        content_disposition_type="attachment",
+        headers={"Cache-Control": "private, no-store"},
     )

@@ -287,3 +287,13 @@ class WhatIfOut(CoverageHeader):
     covered_households_after: int
     change: int
     units: list[UnitChange]
+
+
+class ReportIn(BaseModel):
+    """A coverage-audit report to make."""
+
+    format: Literal["pdf", "html"] = Field(default="pdf", description="PDF (WeasyPrint) or one HTML file")
+    threshold: str | None = Field(default=None, max_length=40, description="as in GET /api/coverage/summary")
+    community: str | None = Field(
+        default=None, max_length=32, description="one community's code (default: the caller's whole scope)"
+    )

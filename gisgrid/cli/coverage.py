@@ -246,3 +246,37 @@ def what_if_cmd(
             f"{u['change']['community']:+d}",
         )
     console.print(table)
+
+
+@coverage_app.command("report")
+def report_cmd(
+    out: Annotated[Path, typer.Option("--out", help="FILE.pdf or FILE.html")],
+    threshold: Annotated[str | None, THRESHOLD] = None,
+    community: Annotated[
+        str | None, typer.Option(help="one community's code (default: the subdistrict)")
+    ] = None,
+) -> None:
+    """Write the coverage-audit report (PDF or one HTML file, by the file's extension)."""
+    from gisgrid.cli.common import progress_bar
+    from gisgrid.coverage import report
+    from gisgrid.db.engine import session_scope
+
+    fmt = report.format_of(out)
+    settings = Settings()
+    with engine(settings) as eng, session_scope(eng) as session, progress_bar("报告 report") as step:
+        data = report.build(
+            session,
+            threshold=threshold,
+            settings=settings.coverage,
+            srid=settings.geo.metric_srid,
+            community=community,
+            progress=step,
+        )
+        step("写出文件 writing the file", 5, 6)
+        size = report.write(out, data, fmt)
+        step("完成 done", 6, 6)
+    totals = data["totals"]
+    console.print(
+        f"{out} ({size:,} bytes): {data['scope_name']}, {data['threshold']['label']}; covered "
+        f"{totals['network']['any']['households']:,} of {totals['households']:,} households"
+    )

@@ -39,7 +39,7 @@ log = logging.getLogger("gisgrid.jobs")
 TASK_NAME = "gisgrid.run_job"
 QUEUE = "gisgrid"
 # Modules whose import registers job kinds (`@handler`); the worker imports them before it starts.
-KIND_MODULES = ("gisgrid.jobs.derived", "gisgrid.jobs.kinds")
+KIND_MODULES = ("gisgrid.jobs.derived", "gisgrid.jobs.kinds", "gisgrid.coverage.jobs")
 
 
 class TransientJobError(Exception):
