@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
 import numpy as np
 import shapely
+from markupsafe import Markup
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import text
 from sqlalchemy.orm import Session
