@@ -445,6 +445,21 @@ def walk_plan(j: Journey, planted: Planted, points: list[Any]) -> None:
     j.check("planner's history")
 
 
+def walk_coverage(j: Journey, planted: Planted) -> None:
+    """The coverage page: community names in its table, compound names in the siting list and a building popup."""
+    page = j.page
+    j.visit("/static/coverage.html")
+    page.wait_for_function("() => window.gisgridCoverage && window.gisgridCoverage.ready")
+    page.wait_for_function("() => window.gisgridCoverage.summary")
+    expect(page.locator("#cov-units tr").first).to_contain_text(planted.fields[("grids", "name")])
+    j.check("coverage page")
+    page.select_option("#cov-siting select[name=against]", "outpost")
+    page.click("#cov-siting button[type=submit]")
+    expect(page.locator("#cov-siting-list li").first).to_contain_text(planted.fields[("compounds", "name")])
+    page.locator("path.cov-pick").first.hover()
+    j.check("coverage siting")
+
+
 def walk_audit(j: Journey) -> None:
     page = j.page
     j.visit("/static/audit.html")
@@ -481,6 +496,7 @@ def test_payloads_in_every_text_field_are_shown_as_text_on_every_page(
     walk_map(journey, planted, points)
     walk_dispatch(journey, planted, tmp_path)
     walk_plan(journey, planted, points)
+    walk_coverage(journey, planted)
     walk_audit(journey)
     walk_api_docs(journey)
     assert journey.visited == pages, "a page the journey does not visit: add it"

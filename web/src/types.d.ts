@@ -40,4 +40,5 @@ interface Window {
   gisgridDispatchList: any;
   gisgridDispatchStats: any;
   gisgridPlan: any;
+  gisgridCoverage: any;
 }

@@ -31,7 +31,7 @@ function roleHtml(user) {
   return `<span class="user-role" data-i18n="${esc(key)}">${esc(t(key))}</span>`;
 }
 
-function userHtml(user, { auditLink, dispatchLink, planLink }) {
+function userHtml(user, { auditLink, dispatchLink, planLink, coverageLink }) {
   // Every role that reads incidents gets the dispatch page (read-only for those who may not report).
   const dispatch = dispatchLink && can("incidents.read")
     ? `<a class="dispatch-link" href="/static/dispatch.html" data-i18n="auth.dispatch">${esc(t("auth.dispatch"))}</a>`
@@ -39,10 +39,14 @@ function userHtml(user, { auditLink, dispatchLink, planLink }) {
   // The roles that edit grids get the planner's page (boundary edits).
   const plan = planLink && can("grids.edit")
     ? `<a class="plan-link" href="/static/plan.html" data-i18n="auth.plan">${esc(t("auth.plan"))}</a>` : "";
+  // Households are private: the coverage page is for the roles that may read them.
+  const coverage = coverageLink && can("coverage.read")
+    ? `<a class="coverage-link" href="/static/coverage.html" data-i18n="auth.coverage">${esc(t("auth.coverage"))}</a>`
+    : "";
   const link = auditLink && can("audit.read")
     ? `<a class="audit-link" href="/static/audit.html" data-i18n="auth.audit">${esc(t("auth.audit"))}</a>` : "";
   const name = `<span class="user-name">${esc(user.display_name || user.username)}</span>`;
-  return `${name}${roleHtml(user)}${plan}${dispatch}${link}` +
+  return `${name}${roleHtml(user)}${plan}${coverage}${dispatch}${link}` +
     `<button type="button" class="logout-button" data-i18n="auth.logout">${esc(t("auth.logout"))}</button>`;
 }
 
@@ -94,12 +98,13 @@ function createDialog() {
 }
 
 /** Render the account corner into `container` and keep it in step with the session. */
-export function initAccount(container, { auditLink = true, dispatchLink = true, planLink = true } = {}) {
+export function initAccount(container, { auditLink = true, dispatchLink = true, planLink = true,
+  coverageLink = true } = {}) {
   const dialog = createDialog();
   const render = () => {
     const user = currentUser();
     container.classList.toggle("logged-in", user.authenticated);
-    container.innerHTML = user.authenticated ? userHtml(user, { auditLink, dispatchLink, planLink })
+    container.innerHTML = user.authenticated ? userHtml(user, { auditLink, dispatchLink, planLink, coverageLink })
       : `<button type="button" class="login-button" data-i18n="auth.login">${esc(t("auth.login"))}</button>`;
   };
   container.addEventListener("click", async (event) => {

@@ -75,6 +75,7 @@ const STRINGS = {
     "audit.loading": "正在加载…",
     "auth.dispatch": "事件调度",
     "auth.plan": "网格规划",
+    "auth.coverage": "服务圈覆盖",
   },
   en: {
     "app.title": "gisgrid 微网实格",
@@ -143,6 +144,7 @@ const STRINGS = {
     "audit.loading": "Loading…",
     "auth.dispatch": "Dispatch",
     "auth.plan": "Grid planning",
+    "auth.coverage": "Service coverage",
   },
 };
 

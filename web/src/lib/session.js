@@ -13,6 +13,7 @@ export const ACTION_ROLES = {
   "incidents.create": ["admin", "dispatcher", "grid_worker", "patrol"],
   "incidents.import": ["admin", "dispatcher"],
   "incidents.act": ["admin", "dispatcher", "grid_worker"],
+  "coverage.read": ["admin", "planner", "auditor"],
 };
 // Grid levels whose attributes the edit form offers (subdistricts are the office's own business).
 const EDITABLE_LEVELS = new Set(["community", "general", "micro"]);
