@@ -118,6 +118,19 @@ class GeoSettings(BaseSettings):
     metric_srid: int = Field(
         default=4544, description="projected CRS for lengths/areas (CGCS2000 GK CM 105E)"
     )
+    road_snap_m: float = Field(
+        default=15.0,
+        ge=0,
+        le=100,
+        description="a road-line import (walk_edges, roads=true) moves a line end this close to another line onto it",
+    )
+    road_duplicate_m: float = Field(
+        default=8.0,
+        ge=0,
+        le=50,
+        description="a road-line import drops a line lying within this of a kept line of the same street (a two-way "
+        "street drawn once per direction)",
+    )
 
 
 class DataSettings(BaseSettings):

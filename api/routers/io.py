@@ -148,6 +148,15 @@ async def import_upload(
     dry_run: Annotated[
         bool, Query(description="do everything, answer what would happen (with the warnings), keep nothing")
     ] = False,
+    roads: Annotated[
+        bool,
+        Query(
+            description="walk_edges only: the file is ordinary road lines (e.g. OSM-derived, any properties); "
+            "two-way duplicates are dropped, ends snapped (GISGRID_ROAD_SNAP_M), lines noded where they cross "
+            "except bridges and tunnels, and the network replaced; the result's `network` reports the connected "
+            "components"
+        ),
+    ] = False,
 ) -> JobView:
     _spec_name(layer)
     _check_scope(principal)
@@ -167,6 +176,7 @@ async def import_upload(
             "reason": reason,
             "confirm_warnings": confirm_warnings,
             "dry_run": dry_run,
+            "roads": roads,
         }
         return await run_in_threadpool(
             enqueue, request, response, kind=LAYER_IMPORT, params=params, actor=principal

@@ -50,6 +50,14 @@ def import_cmd(
         bool, typer.Option("--dry-run", help="check everything and say what would change; keep nothing")
     ] = False,
     reason: Annotated[str | None, typer.Option(help="grids: why (kept with the generation)")] = None,
+    roads: Annotated[
+        bool,
+        typer.Option(
+            "--roads",
+            help="walk_edges: the file is ordinary road lines (OSM-derived, any properties): two-way duplicates "
+            "dropped, ends snapped, noded except bridges/tunnels; replaces the network and reports its components",
+        ),
+    ] = False,
 ) -> None:
     """Import a layer file: all features or none; every problem names the feature and the field. Grids pass
     the topology gate of every boundary edit: errors refuse, warnings need --confirm-warnings."""
@@ -71,6 +79,7 @@ def import_cmd(
                     confirm_warnings=confirm_warnings,
                     dry_run=dry_run,
                     reason=reason,
+                    roads=roads,
                 )
         except ImportRejected as exc:
             _print_problems(exc)
@@ -78,6 +87,14 @@ def import_cmd(
     console.print(result.summary())
     for warning in result.warnings[:100]:
         console.print(f"  警告 warning: {warning}")
+    if result.network:
+        n = result.network
+        console.print(
+            f"  道路线 road lines: {n['input_lines']} in, {n['duplicates_dropped']} two-way duplicates dropped, "
+            f"{n['snapped_ends']} ends snapped, {n['bridges_and_tunnels']} bridges/tunnels kept apart → "
+            f"{n['edges']} edges, {n['nodes']} nodes, {n['components']} connected components (the largest holds "
+            f"{n['largest_component_share']:.1%} of the length)"
+        )
 
 
 def _print_problems(exc: ImportRejected) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DataError, IntegrityError
@@ -49,6 +49,8 @@ class ImportResult:
     # grids: the warnings the import was confirmed with (or, in a dry run, would need confirming)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    # walk_edges from road lines (roads=True): duplicates dropped, ends snapped, nodes, components (gisgrid.io.roads)
+    network: dict[str, Any] | None = None
 
     def summary(self) -> str:
         """One line for people."""
@@ -185,6 +187,7 @@ def import_file(
     derived: DerivedMode = "now",
     confirm_warnings: bool = False,
     dry_run: bool = False,
+    roads: bool = False,
 ) -> ImportResult:
     """Import one layer file in the session's transaction: all features or none; audited (grids: as one new
     generation of the units that changed, with `reason`, through the topology gate: errors refuse, warnings
@@ -208,6 +211,7 @@ def import_file(
                 reason=reason,
                 derived="none",
                 confirm_warnings=True,
+                roads=roads,
             )
         finally:
             nested.rollback()
@@ -217,7 +221,12 @@ def import_file(
     fmt = detect_format(path, fmt)
     step = progress or (lambda stage, done, total: None)
     step(f"读取 reading {path.name}", 0, IMPORT_STEPS)
-    records = read_records(spec, path, crs=crs, make_valid=make_valid, fmt=fmt)
+    network = None
+    if roads:
+        records, network = _road_records(spec, path, crs=crs, fmt=fmt)
+        replace = True  # the walking network is rebuilt whole from the road lines
+    else:
+        records = read_records(spec, path, crs=crs, make_valid=make_valid, fmt=fmt)
     step(f"写入 writing {len(records)} feature(s)", 1, IMPORT_STEPS)
     provenance = Provenance(
         source="import",
@@ -236,6 +245,7 @@ def import_file(
         confirm_warnings=confirm_warnings,
     )
     result.format = fmt
+    result.network = network
     if derived == "now":
         derived_data.rebuild_after(session, [spec.name])
     elif derived == "queue":
@@ -258,10 +268,44 @@ def import_file(
             "updated": result.updated,
             "removed": result.removed,
             "warnings": result.warnings[:50],
+            **({"roads": network} if network else {}),
         },
     )
     step("完成 done", IMPORT_STEPS, IMPORT_STEPS)
     return result
+
+
+def _road_records(
+    spec: LayerSpec, path: Path, *, crs: str | None, fmt: str | None
+) -> tuple[list[Record], dict[str, Any]]:
+    """Walk-edge records from a road-line file (gisgrid.io.roads), checked like any walk_edges file."""
+    from gisgrid.config import GeoSettings
+    from gisgrid.io import roads
+
+    if spec.name != "walk_edges":
+        raise InvalidInput(
+            f"道路线只能导入步行网络 Road lines make the walking network only, not {spec.name!r}.",
+            field="roads",
+            value=spec.name,
+            expected="layer walk_edges with roads=true, or roads=false",
+        )
+    raw, problems = read_file(roads.ROAD_LINES, path, fmt=fmt, crs=crs)
+    bad = [r for r in raw if r.geom is None or r.geom.geom_type not in ("LineString", "MultiLineString")]
+    problems += [Problem(r.index, r.key, "geometry", "not a LineString") for r in bad]
+    if problems:
+        raise ImportRejected(layer=spec.name, path=str(path), problems=problems)
+    geo = GeoSettings()
+    records, report = roads.to_walk_records(
+        raw, srid=geo.metric_srid, duplicate_m=geo.road_duplicate_m, snap_m=geo.road_snap_m
+    )
+    problems = check_records(spec, records, make_valid=False)
+    if problems or not records:
+        raise ImportRejected(
+            layer=spec.name,
+            path=str(path),
+            problems=problems or [Problem(0, None, "geometry", "no line left after the clean-up")],
+        )
+    return records, report.as_dict()
 
 
 def import_layer(
@@ -277,6 +321,7 @@ def import_layer(
     confirm_warnings: bool = False,
     dry_run: bool = False,
     reason: str | None = None,
+    roads: bool = False,
 ) -> ImportResult:
     """Import one layer file in its own transaction: all features or none."""
     with session_scope(engine) as session:
@@ -292,6 +337,7 @@ def import_layer(
             confirm_warnings=confirm_warnings,
             dry_run=dry_run,
             reason=reason,
+            roads=roads,
         )
 
 

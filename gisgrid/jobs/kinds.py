@@ -38,6 +38,7 @@ def layer_import(run: JobRun, params: dict[str, Any]) -> dict[str, Any]:
             derived="queue",
             confirm_warnings=bool(params.get("confirm_warnings")),
             dry_run=bool(params.get("dry_run")),
+            roads=bool(params.get("roads")),
         )
     return {
         "layer": result.layer,
@@ -50,6 +51,7 @@ def layer_import(run: JobRun, params: dict[str, Any]) -> dict[str, Any]:
         "derived_jobs": result.derived_jobs,
         "warnings": result.warnings,
         "dry_run": result.dry_run,
+        **({"network": result.network} if result.network else {}),
     }
 
 
