@@ -6,6 +6,7 @@ a bridge — each checked in the stored network."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ LON, LAT = 104.10, 30.64
 M = 1e-5  # about 1.1 m of latitude, 0.96 m of longitude here
 
 
-def _line(coords: list[tuple[float, float]], **props: Any) -> dict[str, Any]:
+def _line(coords: Sequence[tuple[float, float]], **props: Any) -> dict[str, Any]:
     return {
         "type": "Feature",
         "properties": props,
@@ -107,7 +108,7 @@ def test_a_bridge_crosses_without_a_junction(session: Session, tmp_path: Path) -
     raised = _import(session, tmp_path, [ground, _line(cross, name="天桥", bridge="yes")])
     assert raised["bridges_and_tunnels"] == 1
     assert raised["edges"] == 2 and raised["components"] == 2 == _stored_components(session)
-    kinds = dict(session.execute(text("SELECT name, kind FROM walk_edge")).all())
+    kinds: dict[str, str] = {n: k for n, k in session.execute(text("SELECT name, kind FROM walk_edge")).all()}
     assert kinds == {"滨河路": "road", "天桥": "bridge"}
     # A bridge whose ends land on the ground lines joins them there.
     session.execute(text("DELETE FROM walk_edge"))
