@@ -42,6 +42,10 @@ class CoverageHeader(BaseModel):
 
     threshold: ThresholdOut
     computed_at: datetime
+    data_as_of: datetime | None = Field(
+        description="when the data computed from (sites, buildings, walking network, grids) last changed: a load, "
+        "an import or a grid generation; figures are computed on demand, so they are never older than this"
+    )
     engine: str = Field(description="the shortest-path engine (scipy: benchmarks/results/coverage.md)")
     method: str
     flagged_sites: list[SiteOut]

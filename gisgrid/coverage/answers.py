@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from gisgrid.config import CoverageSettings
@@ -22,7 +23,20 @@ def run(session: Session, *, threshold: str | None, settings: CoverageSettings, 
     """Parse the threshold (default: the setting) and compute coverage."""
     spec = threshold if threshold is not None else settings.coverage_threshold
     parsed = thresholds.parse(spec, default_speed=settings.coverage_walk_speed)
-    return compute(session, threshold=parsed, srid=srid, site_flag_m=settings.coverage_site_flag_m)
+    cov = compute(session, threshold=parsed, srid=srid, site_flag_m=settings.coverage_site_flag_m)
+    cov.data_as_of = data_date(session)
+    return cov
+
+
+def data_date(session: Session) -> datetime | None:
+    """When the data last changed: the newest data-set load, grid generation or import (sites, buildings and the
+    walking network change only through those). Every answer carries it: a result is of the data as of then."""
+    return session.execute(
+        text(
+            "SELECT greatest((SELECT max(loaded_at) FROM dataset_load), "
+            "(SELECT max(created_at) FROM grid_generation), (SELECT max(at) FROM audit_log WHERE action = 'import'))"
+        )
+    ).scalar_one()
 
 
 def _header(cov: Coverage) -> dict[str, Any]:
@@ -30,6 +44,7 @@ def _header(cov: Coverage) -> dict[str, Any]:
     return {
         "threshold": cov.threshold.as_dict(),
         "computed_at": datetime.now(UTC),
+        "data_as_of": cov.data_as_of,
         "engine": cov.engine,
         "method": METHOD,
         "flagged_sites": [areas.site_dict(s) for s in flagged.itertuples()],

@@ -8,6 +8,7 @@ Nothing is stored: on the demo set the whole computation takes well under a seco
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import pandas as pd
@@ -46,6 +47,7 @@ class Coverage:
     engine: str
     site_flag_m: float
     notes: list[str] = field(default_factory=list)
+    data_as_of: datetime | None = None  # when the data it was computed from last changed (answers.run)
 
 
 def parse_kinds(values: list[str] | None, *, field_name: str = "kind") -> list[str]:

@@ -33,5 +33,6 @@ def to_geojson(answer: dict[str, Any]) -> dict[str, Any]:
         for row in answer["buildings"]
     ]
     meta = {k: v for k, v in answer.items() if k != "buildings"}
-    meta["computed_at"] = meta["computed_at"].isoformat()
+    for key in ("computed_at", "data_as_of"):
+        meta[key] = meta[key].isoformat() if meta.get(key) is not None else None
     return {"type": "FeatureCollection", "properties": meta, "features": features}

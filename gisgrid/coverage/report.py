@@ -42,16 +42,6 @@ def _no_progress(stage: str, done: int, total: int) -> None:
     return None
 
 
-def data_date(session: Session) -> datetime | None:
-    """When the data last changed: the newest data-set load, grid generation or import."""
-    return session.execute(
-        text(
-            "SELECT greatest((SELECT max(loaded_at) FROM dataset_load), (SELECT max(created_at) FROM grid_generation),"
-            " (SELECT max(at) FROM audit_log WHERE action = 'import'))"
-        )
-    ).scalar_one()
-
-
 def check_scope(session: Session, community: str | None, scope_codes: tuple[str, ...]) -> str | None:
     """The community asked for, checked to exist and to lie in the caller's scope."""
     if community is None:
@@ -125,7 +115,7 @@ def build(
         if community
         else ("全街道 whole subdistrict" if not scope else ", ".join(names.get(s, s) for s in scope)),
         "community": community,
-        "data_date": data_date(session),
+        "data_date": cov.data_as_of,
         "generated_at": datetime.now(UTC),
         "threshold": cov.threshold.as_dict(),
         "engine": cov.engine,
