@@ -23,7 +23,7 @@ from gisgrid.io.importer import load_dataset
 @pytest.fixture(scope="module")
 def source_url(db_settings: DatabaseSettings) -> Iterator[str]:
     """A database of its own (a restore drops and re-creates it), with the demo, accounts and incidents."""
-    url = db_settings.url(dbname=f"gisgrid_backup_{os.getpid()}")
+    url = db_settings.admin_url(dbname=f"gisgrid_backup_{os.getpid()}")
     drop_database(url)
     ensure_database(url)
     engine = make_engine(url, pool_size=1)
