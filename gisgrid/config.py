@@ -216,6 +216,12 @@ class AuthSettings(BaseSettings):
         default=20, ge=1, description="failed log-ins from one address within the window before it must wait"
     )
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
+    audit_refused_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="refused requests (403, CSRF, refused imports) one account or address gets an audit row for "
+        "per minute; more are answered but not recorded, so that nobody can flood the audit log",
+    )
 
 
 class IncidentSettings(BaseSettings):
