@@ -16,6 +16,8 @@ from sqlalchemy import Connection, text
 DATABASE_EXTENSIONS = ("postgis", "pgrouting", "btree_gist", "pg_trgm")
 # Tables the app may add rows to and read, never change (a database trigger refuses it for everyone else too).
 APPEND_ONLY_TABLES = ("audit_log",)
+# Tables only the migrations write: the app reads the schema revision, it cannot fake it.
+READ_ONLY_TABLES = ("alembic_version",)
 TABLE_RIGHTS = "SELECT, INSERT, UPDATE, DELETE"
 SAFE_ATTRIBUTES = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -122,7 +124,8 @@ def _database(conn: Connection) -> str:
 
 def grant_app(conn: Connection, *, owner: str, app: str) -> None:
     """The app role's rights on every object the owner has, and on those it creates later (default
-    privileges): rows of every table, sequences, functions (the job queue's); audit_log INSERT and SELECT only.
+    privileges): rows of every table, sequences, functions (the job queue's); audit_log INSERT and SELECT only,
+    alembic_version SELECT only.
     Run as the owner (migration 0011) or the admin; repeating it changes nothing."""
     owner, app = _name(owner), _name(app)
     for row in conn.execute(text(RELATIONS), {"owner": owner}).mappings():
@@ -130,9 +133,10 @@ def grant_app(conn: Connection, *, owner: str, app: str) -> None:
             continue
         if row["kind"] == "S":
             conn.execute(text(f"GRANT USAGE, SELECT ON SEQUENCE {row['name']} TO {app}"))
-        elif row["name"] in APPEND_ONLY_TABLES:
+        elif row["name"] in APPEND_ONLY_TABLES + READ_ONLY_TABLES:
+            rights = "SELECT, INSERT" if row["name"] in APPEND_ONLY_TABLES else "SELECT"
             conn.execute(text(f"REVOKE ALL ON TABLE {row['name']} FROM {app}"))
-            conn.execute(text(f"GRANT SELECT, INSERT ON TABLE {row['name']} TO {app}"))
+            conn.execute(text(f"GRANT {rights} ON TABLE {row['name']} TO {app}"))
         else:
             conn.execute(text(f"GRANT {TABLE_RIGHTS} ON TABLE {row['name']} TO {app}"))
     for row in conn.execute(text(FUNCTIONS), {"owner": owner}).mappings():

@@ -30,6 +30,7 @@ REFUSED = {
     "make itself superuser": "ALTER ROLE CURRENT_USER SUPERUSER",
     "give itself CREATEROLE": "ALTER ROLE CURRENT_USER CREATEROLE",
     "become the owner": "SET ROLE gisgrid_owner",
+    "fake the schema revision": "UPDATE alembic_version SET version_num = '9999'",
     "drop a data table": "DROP TABLE grid_unit CASCADE",
     "alter a data table": "ALTER TABLE grid_unit ADD COLUMN forged int",
     "disable a data table's triggers": "ALTER TABLE incident DISABLE TRIGGER ALL",
