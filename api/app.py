@@ -85,7 +85,8 @@ class DeadSessionMiddleware:
 ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
 LOGGED_IN_ERRORS = {
     "401": "未登录 not logged in, or the session or token expired",
-    "403": "无权限 the caller's role or scope does not allow it (or a cookie write without the CSRF header)",
+    "403": "无权限 the caller's role or scope does not allow it (or a cookie write without the CSRF header); "
+    "recorded in the audit trail (action `refused`)",
 }
 
 

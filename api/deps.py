@@ -70,6 +70,7 @@ def _refused(request: Request, via: str, exc: accounts.AuthFailed) -> Principal:
 
 def _accepted(request: Request, via: str, resolved: tuple[Principal, Any]) -> Principal:
     principal, row = resolved
+    request.state.principal = principal  # for the audit row of a refusal (api.errors), CSRF's included
     if via == "cookie" and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         if not sent or row.csrf_hash != accounts.keyed_hash(request.app.state.secret, sent):

@@ -12,8 +12,10 @@ from fastapi.dependencies.utils import get_flat_params
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gisgrid.auth import audit
 from gisgrid.errors import (
     ClusterError,
     Conflict,
@@ -86,6 +88,41 @@ def error_response(status: int, body: dict[str, object]) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": body})
 
 
+def refusal_is_audited(request: Request, status: int) -> bool:
+    """Refusals that leave an audit row: every 403 (role, scope, CSRF) and an upload refused at once (413,
+    422). A 401 does not: nobody is logged in to name, and failed log-ins are audited and counted already."""
+    if status == 403:
+        return True
+    route_path = getattr(request.scope.get("route"), "path", "")
+    return status in (413, 422) and request.method == "POST" and route_path.endswith("/import")
+
+
+def _write_refusal(request: Request, status: int, body: dict[str, object]) -> None:
+    # A transaction of its own: the refused request's was rolled back when its error left the route.
+    with request.app.state.sessionmaker() as session, session.begin():
+        audit.record_refusal(
+            session,
+            actor=getattr(request.state, "principal", None),
+            ip=request.client.host if request.client else None,
+            method=request.method,
+            path=request.url.path,
+            status=status,
+            code=str(body.get("code")),
+            field=str(body["field"]) if body.get("field") else None,
+            per_minute=request.app.state.settings.auth.audit_refused_per_minute,
+        )
+
+
+async def refused(request: Request, status: int, body: dict[str, object]) -> JSONResponse:
+    """The error response, after the audit row of a refusal that is audited (refusal_is_audited)."""
+    if refusal_is_audited(request, status):
+        try:
+            await run_in_threadpool(_write_refusal, request, status, body)
+        except Exception:  # the refusal is answered even if its audit row cannot be written
+            log.exception("could not audit the refusal of %s %s", request.method, request.url.path)
+    return error_response(status, body)
+
+
 def install(app: FastAPI) -> None:
     """Register the exception handlers on the app."""
 
@@ -94,11 +131,11 @@ def install(app: FastAPI) -> None:
         status = status_of(type(exc))
         if status == 500:
             log.error("unmapped domain error on %s %s", request.method, request.url.path, exc_info=exc)
-        return error_response(status, exc.to_dict())
+        return await refused(request, status, exc.to_dict())
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return error_response(422, validation_error(request, exc.errors()))
+        return await refused(request, 422, validation_error(request, exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

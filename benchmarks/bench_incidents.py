@@ -302,7 +302,7 @@ def main() -> None:
     parser.add_argument("--city", type=Path, default=ROOT / "out" / "city")
     args = parser.parse_args()
     settings = Settings()
-    if not settings.db.database_url:
+    if not settings.db.external:
         LocalCluster(root=settings.db.db_cluster_dir, port=settings.db.db_port).up()
     m: dict[str, Any] = {"load": os.getloadavg()}
     ensure_city(args.city, 170)

@@ -58,8 +58,8 @@ def ensure_city(out: Path, subdistricts: int) -> float | None:
 
 def city_database(settings: Settings, dbname: str, city: Path, *, pool_size: int = 1) -> Engine:
     """An engine on benchmark database `dbname`: created, migrated and bulk-loaded with the city set at `city`
-    unless it already holds it."""
-    url = settings.db.url(dbname=dbname)
+    unless it already holds it (as the admin: a bulk load truncates the layers)."""
+    url = settings.db.admin_url(dbname=dbname)
     ensure_database(url)
     engine = make_engine(url, pool_size=pool_size)
     migrate.upgrade(engine)
@@ -79,11 +79,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     settings = Settings()
-    if not settings.db.database_url:
+    if not settings.db.external:
         LocalCluster(root=settings.db.db_cluster_dir, port=settings.db.db_port).up()
     gen_seconds = ensure_city(args.out, args.subdistricts)
 
-    url = settings.db.url(dbname=BENCH_DB)
+    url = settings.db.admin_url(dbname=BENCH_DB)
     drop_database(url)
     ensure_database(url)
     engine = make_engine(url, pool_size=2)

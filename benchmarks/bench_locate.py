@@ -137,7 +137,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: ./dev setup (or apt-get install -y wrk)")
     settings = Settings()
-    if not settings.db.database_url:
+    if not settings.db.external:
         LocalCluster(root=settings.db.db_cluster_dir, port=settings.db.db_port).up()
     ensure_city(args.city, 170)
     city_database(settings, DB, args.city).dispose()

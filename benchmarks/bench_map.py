@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds the baseline may take at most")
     args = parser.parse_args()
     settings = Settings()
-    if not settings.db.database_url:
+    if not settings.db.external:
         LocalCluster(root=settings.db.db_cluster_dir, port=settings.db.db_port).up()
     ensure_city(args.out, args.subdistricts)
     total, street = city_facts(settings, args.out)

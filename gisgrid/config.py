@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ROLE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
 
 
 def _config(**extra: object) -> SettingsConfigDict:
@@ -21,7 +22,26 @@ class DatabaseSettings(BaseSettings):
 
     model_config = _config()
     database_url: str | None = Field(
-        default=None, description="SQLAlchemy URL of an external PostGIS; unset = the project's own cluster"
+        default=None,
+        description="SQLAlchemy URL the app connects with (as the app role) to an external PostGIS; unset = the "
+        "project's own cluster",
+    )
+    database_admin_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of a superuser on the same server: creates databases, roles and extensions, "
+        "runs migrations (as the owner role), backups and restores; unset = GISGRID_DATABASE_URL, or `postgres` "
+        "on the project's own cluster",
+    )
+    db_owner_role: str = Field(
+        default="gisgrid_owner",
+        pattern=ROLE_NAME,
+        description="role that owns the schema (NOLOGIN; migrations run as it)",
+    )
+    db_app_role: str = Field(
+        default="gisgrid_app",
+        pattern=ROLE_NAME,
+        description="the app's own role: no superuser, owns nothing, only reads and writes rows (audit_log: "
+        "INSERT and SELECT only)",
     )
     db_port: int = Field(default=55432, description="TCP port of the project's own cluster (127.0.0.1)")
     db_name: str = Field(default="gisgrid", description="database name in the project's own cluster")
@@ -68,22 +88,44 @@ class DatabaseSettings(BaseSettings):
         """The async pool's size: the setting, or 2 × CPU cores + 1."""
         return self.db_async_pool_size or 2 * (os.cpu_count() or 1) + 1
 
+    @property
+    def external(self) -> bool:
+        """True when an external server is configured (no local cluster)."""
+        return bool(self.database_url or self.database_admin_url)
+
     def url(self, *, dbname: str | None = None) -> str:
-        """Return the SQLAlchemy URL, for the external server or the local cluster."""
+        """The app's URL (the app role), for the external server or the local cluster."""
         if self.database_url:
-            if dbname is None:
-                return self.database_url
-            # Through make_url, so that a multi-host URL keeps its ?host=…&target_session_attrs=… query.
-            return make_url(self.database_url).set(database=dbname).render_as_string(hide_password=False)
+            return _with_database(self.database_url, dbname)
+        if self.database_admin_url:
+            # The admin's server and database, as the app role (a server that trusts it, or ~/.pgpass).
+            admin = make_url(self.database_admin_url).set(username=self.db_app_role, password=None)
+            return _with_database(admin.render_as_string(hide_password=False), dbname)
+        return self._local_url(self.db_app_role, dbname)
+
+    def admin_url(self, *, dbname: str | None = None) -> str:
+        """The admin's URL: databases, roles, extensions, migrations, backups and restores."""
+        if self.database_admin_url or self.database_url:
+            return _with_database(self.database_admin_url or self.database_url or "", dbname)
+        return self._local_url("postgres", dbname)
+
+    def _local_url(self, user: str, dbname: str | None) -> str:
         name = dbname or self.db_name
         if self.db_standby_port is not None:
             # libpq tries the hosts in order and keeps the one that accepts writes: after a failover, the
             # promoted standby (psycopg2 and asyncpg both understand this form).
             return (
-                f"postgresql+psycopg2://postgres@/{name}?host=127.0.0.1:{self.db_port}"
+                f"postgresql+psycopg2://{user}@/{name}?host=127.0.0.1:{self.db_port}"
                 f"&host=127.0.0.1:{self.db_standby_port}&target_session_attrs=read-write"
             )
-        return f"postgresql+psycopg2://postgres@127.0.0.1:{self.db_port}/{name}"
+        return f"postgresql+psycopg2://{user}@127.0.0.1:{self.db_port}/{name}"
+
+
+def _with_database(url: str, dbname: str | None) -> str:
+    if dbname is None:
+        return url
+    # Through make_url, so that a multi-host URL keeps its ?host=…&target_session_attrs=… query.
+    return make_url(url).set(database=dbname).render_as_string(hide_password=False)
 
 
 class ServerSettings(BaseSettings):
@@ -187,6 +229,12 @@ class AuthSettings(BaseSettings):
         default=20, ge=1, description="failed log-ins from one address within the window before it must wait"
     )
     cookie_secure: bool = Field(default=False, description="send the session cookie over HTTPS only")
+    audit_refused_per_minute: int = Field(
+        default=60,
+        ge=1,
+        description="refused requests (403, CSRF, refused imports) one account or address gets an audit row for "
+        "per minute; more are answered but not recorded, so that nobody can flood the audit log",
+    )
 
 
 class IncidentSettings(BaseSettings):

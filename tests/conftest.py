@@ -1,5 +1,10 @@
 """Fixtures: a real PostGIS (the project's own cluster or GISGRID_TEST_DATABASE_URL), a fresh test database
-built by the migrations with the demo data loaded, and one rolled-back transaction per test."""
+built by the migrations with the demo data loaded, and one rolled-back transaction per test.
+
+The app under test connects as the app role (gisgrid.db.roles), as it does in production, so a privilege it
+lacks fails a test: `engine` logs in as that role (the live server, the job worker); the per-test `connection`
+is the admin's, switched to the app role with SET LOCAL ROLE, so that a test may step up to the owner for DDL
+(`as_owner`) inside the same rolled-back transaction. `admin_engine` is the superuser's."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -16,7 +22,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
@@ -49,10 +55,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def _test_db_settings() -> DatabaseSettings:
     url = os.environ.get("GISGRID_TEST_DATABASE_URL")
-    if url:
-        return DatabaseSettings(database_url=url)
+    if url:  # a superuser's URL; the app role logs in on the same server without a password (trust, .pgpass)
+        return DatabaseSettings(database_url=None, database_admin_url=url)
     base = DatabaseSettings(database_url=None)
-    LocalCluster(root=base.db_cluster_dir, port=base.db_port).up()
+    LocalCluster.from_settings(base).up()
     return DatabaseSettings(database_url=None, db_name=TEST_DB)
 
 
@@ -86,22 +92,33 @@ def worker_settings(settings: Settings, upload_dir: Path) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
-    """A fresh test database: dropped, created, migrated, demo data loaded."""
-    url = db_settings.url()
+def admin_engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
+    """A fresh test database, as the admin: dropped, created, migrated (as the owner role); the demo data and
+    accounts are loaded as the app role, as `gisgrid demo load` does."""
+    url = db_settings.admin_url()
     drop_database(url)
     ensure_database(url)
     eng = make_engine(url, pool_size=5)
-    migrate.upgrade(eng)
-    load_dataset(eng, folder=Settings().data.demo_dir, if_changed=False)
-    with session_scope(eng) as sess:
+    migrate.upgrade(eng, roles=(db_settings.db_owner_role, db_settings.db_app_role))
+    app_eng = make_engine(db_settings.url(), pool_size=1)
+    load_dataset(app_eng, folder=Settings().data.demo_dir, if_changed=False)
+    with session_scope(app_eng) as sess:
         ensure_demo_accounts(sess)
+    app_eng.dispose()
     eng.dispose()  # a template database must have no connections
     clone_database(url, JOBS_DB)
     yield eng
     eng.dispose()
     drop_database(url)
-    drop_database(db_settings.url(dbname=JOBS_DB))
+    drop_database(db_settings.admin_url(dbname=JOBS_DB))
+
+
+@pytest.fixture(scope="session")
+def engine(admin_engine: Engine, db_settings: DatabaseSettings) -> Iterator[Engine]:
+    """The fresh test database as the app role: what the app under test connects with."""
+    eng = make_engine(db_settings.url(), pool_size=5)
+    yield eng
+    eng.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -137,13 +154,25 @@ def wait_for_job(
 
 
 @pytest.fixture
-def connection(engine: Engine) -> Iterator[Connection]:
-    """One connection in a transaction that is rolled back after the test."""
-    with engine.connect() as conn:
+def connection(admin_engine: Engine, db_settings: DatabaseSettings) -> Iterator[Connection]:
+    """One connection in a transaction that is rolled back after the test, acting as the app role."""
+    with admin_engine.connect() as conn:
         trans = conn.begin()
+        conn.execute(text(f"SET LOCAL ROLE {db_settings.db_app_role}"))
         yield conn
         if trans.is_active:
             trans.rollback()
+
+
+@contextmanager
+def as_owner(conn: Connection) -> Iterator[Connection]:
+    """Inside the test's transaction, act as the owner role for a while (DDL a test sets up), then as the app."""
+    db = DatabaseSettings()
+    conn.execute(text(f"SET LOCAL ROLE {db.db_owner_role}"))
+    try:
+        yield conn
+    finally:
+        conn.execute(text(f"SET LOCAL ROLE {db.db_app_role}"))
 
 
 @pytest.fixture

@@ -78,7 +78,10 @@ def set_state(username: str, body: UserState, principal: PrincipalDep, session: 
     "/audit",
     summary="审计日志 Audit trail",
     description="Every audited write and failed log-in, newest first: who, when, from where, what, before and "
-    "after. Filter by actor, action, entity, key and time. The X-Total-Count header says how many rows match.",
+    "after. Refused requests are there too (action `refused`: every 403 — role, scope, CSRF — and uploads refused "
+    "at once with 413 or 422; entity the method and path, detail the status, error code and field, never the "
+    "request's body; at most GISGRID_AUDIT_REFUSED_PER_MINUTE per caller and address). Filter by actor, action, "
+    "entity, key and time. The X-Total-Count header says how many rows match.",
     response_model=list[AuditRow],
     **policy("audit.read"),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -39,6 +39,63 @@ def record(
             detail=detail,
         )
     )
+
+
+REFUSED = "refused"
+# pg_advisory_xact_lock(class, key): the class keeps these locks apart from other advisory locks of the app.
+REFUSED_LOCK_CLASS = 10_601
+ENTITY_MAX_CHARS = 300
+
+
+def record_refusal(
+    session: Session,
+    *,
+    actor: Principal | None,
+    ip: str | None,
+    method: str,
+    path: str,
+    status: int,
+    code: str,
+    field: str | None = None,
+    per_minute: int,
+) -> bool:
+    """Append a `refused` row for a refused request — who, from where, method and path, status and error code,
+    never the request's body or values — unless this account (or anonymous caller) from this address already has
+    `per_minute` of them within the last minute. Return whether the row was written.
+
+    Run it in a transaction of its own (the refused request's is rolled back). Concurrent refusals of one caller
+    wait for each other on an advisory lock, so parallel requests cannot get past the limit."""
+    who = actor.username if actor else "anonymous"
+    session.execute(
+        select(func.pg_advisory_xact_lock(REFUSED_LOCK_CLASS, func.hashtext(f"{who}\x1f{ip or ''}")))
+    )
+    recent = session.scalar(
+        select(func.count())
+        .select_from(AuditLog)
+        .where(
+            AuditLog.action == REFUSED,
+            AuditLog.actor == who,
+            AuditLog.ip.is_not_distinct_from(ip),
+            AuditLog.at > func.clock_timestamp() - timedelta(minutes=1),
+        )
+    )
+    if (recent or 0) >= per_minute:
+        return False
+    detail: dict[str, Any] = {"status": status, "code": code}
+    if field:
+        detail["field"] = field[:100]
+    session.add(
+        AuditLog(
+            actor_id=actor.user_id if actor else None,
+            actor=who,
+            role=actor.role if actor else "anonymous",
+            ip=ip,
+            action=REFUSED,
+            entity=f"{method} {path}"[:ENTITY_MAX_CHARS],
+            detail=detail,
+        )
+    )
+    return True
 
 
 def query(

@@ -48,8 +48,18 @@ def cluster(settings: Settings) -> LocalCluster:
 
 @contextmanager
 def engine(settings: Settings | None = None) -> Iterator[Engine]:
-    """A one-connection engine on the configured database, disposed afterwards."""
+    """A one-connection engine on the configured database as the app role, disposed afterwards."""
     eng = make_engine((settings or Settings()).db.url(), pool_size=1)
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@contextmanager
+def admin_engine(settings: Settings | None = None) -> Iterator[Engine]:
+    """A one-connection engine as the admin (GISGRID_DATABASE_ADMIN_URL): migrations, status, psql."""
+    eng = make_engine((settings or Settings()).db.admin_url(), pool_size=1)
     try:
         yield eng
     finally:

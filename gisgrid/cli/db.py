@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from gisgrid.cli.common import cluster, console, engine
+from gisgrid.cli.common import admin_engine, cluster, console
 from gisgrid.config import Settings
 from gisgrid.db import migrate
 from gisgrid.db.engine import drop_database, ensure_database
@@ -25,7 +25,7 @@ def db_up(
 ) -> None:
     """Start the database (initialising it on first use), create it with PostGIS and pgRouting, migrate."""
     settings = Settings()
-    if settings.db.database_url:
+    if settings.db.external:
         console.print("Using the external server of GISGRID_DATABASE_URL (no local cluster).")
     else:
         local = cluster(settings)
@@ -34,16 +34,16 @@ def db_up(
             f"PostGIS cluster {'started' if started else 'already running'}: "
             f"127.0.0.1:{local.port}, data in {local.data}"
         )
-    if ensure_database(settings.db.url()):
+    if ensure_database(settings.db.admin_url()):
         console.print(f"Created database {settings.db.db_name} with postgis and pgrouting.")
     if migrate_schema:
         _migrate(settings)
 
 
 def _migrate(settings: Settings) -> None:
-    with engine(settings) as eng:
+    with admin_engine(settings) as eng:
         before = migrate.current_revision(eng)
-        migrate.upgrade(eng)
+        migrate.upgrade(eng, roles=(settings.db.db_owner_role, settings.db.db_app_role))
         after = migrate.current_revision(eng)
     console.print(f"Schema at revision {after}" + ("" if before == after else f" (was {before})") + ".")
 
@@ -58,7 +58,7 @@ def db_migrate() -> None:
 def db_down() -> None:
     """Stop the project's own cluster (data are kept)."""
     settings = Settings()
-    if settings.db.database_url:
+    if settings.db.external:
         console.print("GISGRID_DATABASE_URL is set: the external server is not ours to stop.")
         return
     stopped = cluster(settings).down()
@@ -71,8 +71,8 @@ def db_status(
 ) -> None:
     """Show whether the database runs and answers; exit 3 when it does not."""
     settings = Settings()
-    info: dict[str, Any] = {"external": bool(settings.db.database_url)}
-    if not settings.db.database_url:
+    info: dict[str, Any] = {"external": settings.db.external}
+    if not settings.db.external:
         info.update(cluster(settings).status())
     info.update(_probe(settings))
     if as_json:
@@ -85,7 +85,7 @@ def db_status(
 
 
 def _probe(settings: Settings) -> dict[str, Any]:
-    with engine(settings) as eng:
+    with admin_engine(settings) as eng:
         try:
             return {
                 "reachable": True,
@@ -101,7 +101,7 @@ def db_psql(ctx: typer.Context) -> None:
     """Open psql on the database (extra arguments are passed on, e.g. -c 'SELECT 1')."""
     from sqlalchemy.engine import make_url
 
-    url = make_url(Settings().db.url())
+    url = make_url(Settings().db.admin_url())
     psql = shutil.which("psql") or "psql"
     args = [
         psql,
@@ -132,10 +132,11 @@ def db_reset(
     from gisgrid.db.backup import check_reset
 
     settings = Settings()
-    check_reset(settings.db.url(), folder=settings.data.backup_dir, i_know=i_know)
+    admin = settings.db.admin_url()
+    check_reset(admin, folder=settings.data.backup_dir, i_know=i_know)
     if not yes and not typer.confirm(f"Drop database {settings.db.url()} and all its data?"):
         raise typer.Exit(1)
-    drop_database(settings.db.url())
-    ensure_database(settings.db.url())
+    drop_database(admin)
+    ensure_database(admin)
     _migrate(settings)
     console.print("Database reset.")

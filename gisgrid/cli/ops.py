@@ -31,7 +31,7 @@ def _say(text: str) -> None:
 
 
 def _local_cluster(settings: Settings) -> LocalCluster:
-    if settings.db.database_url:
+    if settings.db.external:
         raise ClusterError(
             "GISGRID_DATABASE_URL is set: base backups and point-in-time restores are for the project's own "
             "cluster only (use your server's own tools, or the logical `gisgrid backup`).",
@@ -60,7 +60,7 @@ def backup_cmd(
             f"{settings.db.db_base_backups_keep})."
         )
         return
-    dump, manifest = logical.backup(settings.db.url(), folder=folder or settings.data.backup_dir)
+    dump, manifest = logical.backup(settings.db.admin_url(), folder=folder or settings.data.backup_dir)
     rows = sum(t.rows for t in manifest.tables.values())
     _say(
         f"备份 Backup {dump}: {len(manifest.tables)} tables, {rows} rows (manifest {dump.with_suffix('.json')})."
@@ -108,7 +108,9 @@ def restore_cmd(
     if dump is not None:
         if not yes and not typer.confirm(f"Replace database {settings.db.db_name} with {dump.name}?"):
             raise typer.Exit(1)
-        report = logical.restore(settings.db.url(), dump=dump)
+        report = logical.restore(
+            settings.db.admin_url(), dump=dump, roles=(settings.db.db_owner_role, settings.db.db_app_role)
+        )
         for name, (saved, now) in report.differences.items():
             _say(f"  差异 difference in {name}: backup {saved}, restored {now}")
         _say(

@@ -14,13 +14,16 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
 
+from gisgrid.config import DatabaseSettings
+from gisgrid.db import roles as db_roles
 from gisgrid.db.cluster import find_binaries
 from gisgrid.db.engine import create_empty_database, drop_database
 from gisgrid.errors import ClusterError, InvalidInput
@@ -184,8 +187,10 @@ class RestoreReport:
         return not self.differences
 
 
-def restore(url: str, *, dump: Path) -> RestoreReport:
-    """Re-create the database of `url` from `dump` (its manifest beside it), then check every table."""
+def restore(url: str, *, dump: Path, roles: tuple[str, str] | None = None) -> RestoreReport:
+    """Re-create the database of `url` (an admin's) from `dump` (its manifest beside it), then check every
+    table. The restored objects go to the owner role and the app role gets its rights (`roles`: owner and app,
+    default the settings')."""
     manifest_path = dump.with_suffix(".json")
     if not dump.is_file() or not manifest_path.is_file():
         raise InvalidInput(
@@ -202,12 +207,25 @@ def restore(url: str, *, dump: Path) -> RestoreReport:
             value=dump.name,
             expected=f"the file with SHA-256 {manifest.sha256}",
         )
+    if roles is None:
+        db = DatabaseSettings()
+        roles = (db.db_owner_role, db.db_app_role)
+    owner, app = roles
     drop_database(url)
     create_empty_database(url)
+    _in_database(
+        url, lambda conn: db_roles.ensure_roles(conn, owner=owner, app=app)
+    )  # the dump grants to them
     _run(
         [_tool("pg_restore"), "--exit-on-error", "--no-owner", "--dbname", _libpq_url(url), str(dump)],
         what="pg_restore",
     )
+
+    def own_and_grant(conn: Connection) -> None:
+        db_roles.prepare_database(conn, owner=owner, app=app)
+        db_roles.grant_app(conn, owner=owner, app=app)
+
+    _in_database(url, own_and_grant)
     tables = table_sums(url)
     names = set(tables) | set(manifest.tables)
     differences = {
@@ -216,6 +234,15 @@ def restore(url: str, *, dump: Path) -> RestoreReport:
         if manifest.tables.get(n) != tables.get(n)
     }
     return RestoreReport(manifest=manifest, tables=tables, differences=differences)
+
+
+def _in_database(url: str, work: Callable[[Connection], None]) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            work(conn)
+    finally:
+        engine.dispose()
 
 
 def latest(folder: Path) -> Manifest | None:

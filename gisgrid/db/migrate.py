@@ -26,12 +26,28 @@ def alembic_config(url: str | None = None) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, *, revision: str = "head") -> None:
-    """Migrate the database forward to `revision`."""
+def upgrade(engine: Engine, *, revision: str = "head", roles: tuple[str, str] | None = None) -> None:
+    """Migrate the database forward to `revision`, on an admin engine: the roles, extensions and ownership are
+    prepared first, then the migrations run as the owner role (`roles`: owner and app, default the settings')."""
+    from gisgrid.config import DatabaseSettings
+    from gisgrid.db import roles as db_roles
+
+    if roles is None:
+        db = DatabaseSettings()
+        roles = (db.db_owner_role, db.db_app_role)
+    owner, app = roles
     cfg = alembic_config()
+    cfg.attributes["roles"] = roles
     with engine.begin() as conn:
+        db_roles.prepare_database(conn, owner=owner, app=app)
+        # SET LOCAL: the pooled connection is itself again after the transaction.
+        conn.execute(text(f"SET LOCAL ROLE {owner}"))
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+        if (
+            revision == "head"
+        ):  # tables of later migrations get the grants by default privileges; this repeats
+            db_roles.grant_app(conn, owner=owner, app=app)  # them for objects made another way (a restore)
 
 
 def current_revision(engine: Engine) -> str | None:

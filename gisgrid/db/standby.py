@@ -45,7 +45,7 @@ class Standby:
     @classmethod
     def from_settings(cls, db: DatabaseSettings) -> Standby:
         """The standby the settings describe (GISGRID_DB_STANDBY_PORT / GISGRID_DB_STANDBY_DIR)."""
-        if db.database_url:
+        if db.external:
             raise ClusterError(
                 "GISGRID_DATABASE_URL is set: replication of an external server is not managed by gisgrid.",
                 field="GISGRID_DATABASE_URL",

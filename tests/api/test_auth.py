@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from gisgrid.auth import accounts
 from gisgrid.config import Settings
-from tests.conftest import login
+from tests.conftest import as_owner, login
 
 
 def _micro_code(session: Session, community: str | None = None) -> str:
@@ -239,15 +239,21 @@ def test_anonymous_sees_no_households_or_phones(client: TestClient) -> None:
     assert "households" in props and any("phone" in w for w in props["workers"])
 
 
-def test_audit_rows_cannot_be_altered(session: Session) -> None:
+def test_audit_rows_cannot_be_altered(connection: Connection, session: Session) -> None:
+    """The app role has no right to change them; the owner has, and the trigger refuses it."""
     from sqlalchemy.exc import DBAPIError
 
     session.execute(text("INSERT INTO audit_log (action, entity) VALUES ('test', 'x')"))
     for sql in ("UPDATE audit_log SET action = 'forged'", "DELETE FROM audit_log", "TRUNCATE audit_log"):
         nested = session.begin_nested()
-        with pytest.raises(DBAPIError, match="append-only"):
+        with pytest.raises(DBAPIError, match="permission denied for table audit_log"):
             session.execute(text(sql))
         nested.rollback()
+        with as_owner(connection):
+            nested = session.begin_nested()
+            with pytest.raises(DBAPIError, match="append-only"):
+                session.execute(text(sql))
+            nested.rollback()
 
 
 def test_secret_key_is_generated_once_with_private_mode(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -45,12 +45,15 @@ def cli_env(
     """Environment pointing the CLI at its own database on the test server (and its own secret key)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GISGRID_")}
     env["GISGRID_SECRET_KEY_FILE"] = str(tmp_path_factory.mktemp("cli") / "secret_key")
-    if db_settings.database_url:
-        env["GISGRID_DATABASE_URL"] = db_settings.url(dbname=CLI_DB)
-    else:
+    if db_settings.database_admin_url:
+        env["GISGRID_DATABASE_ADMIN_URL"] = db_settings.admin_url(dbname=CLI_DB)
+    else:  # the test suite's own cluster (its port and folder may not be the defaults)
         env["GISGRID_DB_NAME"] = CLI_DB
+        env["GISGRID_DB_PORT"] = str(db_settings.db_port)
+        env["GISGRID_DB_CLUSTER_DIR"] = str(db_settings.db_cluster_dir)
+        env["GISGRID_DB_WAL_ARCHIVE_DIR"] = str(db_settings.db_wal_archive_dir)
     yield env
-    drop_database(db_settings.url(dbname=CLI_DB))
+    drop_database(db_settings.admin_url(dbname=CLI_DB))
 
 
 def test_help_lists_commands(cli_env: dict[str, str]) -> None:

@@ -18,8 +18,8 @@ GISGRID = str(Path(sys.executable).parent / "gisgrid")
 
 def _run(*args: str, db_settings: DatabaseSettings) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("GISGRID_")}
-    if db_settings.database_url:
-        env["GISGRID_DATABASE_URL"] = db_settings.database_url
+    if db_settings.database_admin_url:
+        env["GISGRID_DATABASE_ADMIN_URL"] = db_settings.database_admin_url
     else:
         env["GISGRID_DB_PORT"] = str(db_settings.db_port)
         env["GISGRID_DB_NAME"] = db_settings.db_name

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from gisgrid.auth.demo import ensure_demo_accounts
 from gisgrid.config import DatabaseSettings, Settings
@@ -23,7 +25,7 @@ from gisgrid.io.importer import load_dataset
 @pytest.fixture(scope="module")
 def source_url(db_settings: DatabaseSettings) -> Iterator[str]:
     """A database of its own (a restore drops and re-creates it), with the demo, accounts and incidents."""
-    url = db_settings.url(dbname=f"gisgrid_backup_{os.getpid()}")
+    url = db_settings.admin_url(dbname=f"gisgrid_backup_{os.getpid()}")
     drop_database(url)
     ensure_database(url)
     engine = make_engine(url, pool_size=1)
@@ -48,7 +50,9 @@ def _count(url: str, table: str) -> int:
         engine.dispose()
 
 
-def test_backup_destroy_restore_gives_every_table_back(source_url: str, tmp_path: Path) -> None:
+def test_backup_destroy_restore_gives_every_table_back(
+    source_url: str, db_settings: DatabaseSettings, tmp_path: Path
+) -> None:
     before = backup.table_sums(source_url)
     assert before["incident"].rows > 0 and before["audit_log"].rows > 0 and before["grid_unit"].rows > 0
     dump, manifest = backup.backup(source_url, folder=tmp_path)
@@ -61,6 +65,19 @@ def test_backup_destroy_restore_gives_every_table_back(source_url: str, tmp_path
     assert report.ok, report.differences
     assert backup.table_sums(source_url) == before
     assert _count(source_url, "incident") == before["incident"].rows
+    # The restored tables belong to the owner again, and the app role has its rights and no more.
+    app = make_engine(db_settings.url(dbname=make_url(source_url).database), pool_size=1)
+    try:
+        with app.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM incident")).scalar() == before["incident"].rows
+            owner = conn.execute(
+                text("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'incident'")
+            )
+            assert owner.scalar() == db_settings.db_owner_role
+            with pytest.raises(DBAPIError, match="permission denied"):
+                conn.execute(text("DELETE FROM audit_log"))
+    finally:
+        app.dispose()
 
 
 def test_a_restore_reports_a_table_that_differs(source_url: str, tmp_path: Path) -> None:

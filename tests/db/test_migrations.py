@@ -15,7 +15,7 @@ from gisgrid.db.engine import drop_database, ensure_database, make_engine
 
 @pytest.fixture
 def empty_engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
-    url = db_settings.url(dbname=f"gisgrid_migrate_test_{os.getpid()}")
+    url = db_settings.admin_url(dbname=f"gisgrid_migrate_test_{os.getpid()}")
     drop_database(url)
     ensure_database(url)
     eng = make_engine(url, pool_size=1)
@@ -109,3 +109,50 @@ def test_0006_backfills_one_generation_for_the_grids_already_stored(empty_engine
             text("SELECT name, generation_id, retired_generation_id FROM grid_unit ORDER BY valid_from")
         ).all()
         assert units == [("old", generation["id"], generation["id"]), ("new", generation["id"], None)]
+
+
+def test_a_database_made_before_the_roles_is_handed_to_the_owner(
+    empty_engine: Engine, db_settings: DatabaseSettings
+) -> None:
+    """Migrated up to 0010 the old way (as the admin, who then owns everything), then upgraded: the owner role
+    gets every table, sequence and function of ours, and the app role its rights."""
+    from alembic import command
+
+    cfg = migrate.alembic_config()
+    with empty_engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0010")
+        admin = conn.execute(text("SELECT current_user")).scalar()
+        assert (
+            conn.execute(
+                text("SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'incident'")
+            ).scalar()
+            == admin
+        )
+    migrate.upgrade(empty_engine)
+    owner, app = db_settings.db_owner_role, db_settings.db_app_role
+    with empty_engine.connect() as conn:
+        owners = conn.execute(
+            text(
+                "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+                "AND relname IN ('incident', 'audit_log', 'alembic_version', 'procrastinate_jobs', 'incident_id_seq')"
+            )
+        ).scalars()
+        assert set(owners) == {owner}
+        assert (
+            conn.execute(
+                text(
+                    "SELECT DISTINCT pg_get_userbyid(proowner) FROM pg_proc WHERE proname = 'audit_log_append_only'"
+                )
+            ).scalar()
+            == owner
+        )
+        rights = conn.execute(
+            text(
+                "SELECT has_table_privilege(:app, 'incident', 'UPDATE'), has_table_privilege(:app, 'audit_log', "
+                "'INSERT'), has_table_privilege(:app, 'audit_log', 'DELETE'), "
+                "has_table_privilege(:app, 'procrastinate_jobs', 'DELETE')"
+            ),
+            {"app": app},
+        ).one()
+        assert tuple(rights) == (True, True, False, True)

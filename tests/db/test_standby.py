@@ -77,7 +77,7 @@ def test_failover_keeps_acknowledged_writes_and_the_app_follows(pair: Standby) -
 
     url = DatabaseSettings(
         database_url=None, db_port=PRIMARY_PORT, db_standby_port=STANDBY_PORT, db_name="postgres"
-    ).url()
+    ).admin_url()
     engine = make_engine(url, pool_size=2)
     pool = PoolDB(url, size=2)
     loop = asyncio.new_event_loop()

@@ -33,7 +33,7 @@ SNAPSHOT = {
 
 @pytest.fixture
 def bulk_engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
-    url = db_settings.url(dbname=f"gisgrid_bulk_test_{os.getpid()}")
+    url = db_settings.admin_url(dbname=f"gisgrid_bulk_test_{os.getpid()}")  # a bulk load is the admin's
     drop_database(url)
     ensure_database(url)
     eng = make_engine(url, pool_size=1)

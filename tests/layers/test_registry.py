@@ -14,7 +14,7 @@ from gisgrid.io import bulk
 from gisgrid.io.export import export_file
 from gisgrid.io.importer import import_file
 from gisgrid.layers.registry import REGISTRY, Dataset, MapLayer, f
-from tests.conftest import login
+from tests.conftest import as_owner, login
 
 
 def test_every_table_with_geometry_is_a_registered_layer(connection: Connection) -> None:
@@ -86,12 +86,13 @@ def _wells_file(path: Path, n: int) -> Path:
 def test_a_new_layer_is_one_registry_entry(
     client: TestClient, connection: Connection, session: Session, tmp_path: Path
 ) -> None:
-    connection.execute(
-        text(
-            "CREATE TABLE test_well (id serial PRIMARY KEY, ext_id varchar(32) UNIQUE NOT NULL, name text NOT NULL,"
-            " depth_m double precision, keeper_phone varchar(32), geom geometry(Point, 4326) NOT NULL)"
+    with as_owner(connection):  # a migration's work: the app role gets its rights by default privileges
+        connection.execute(
+            text(
+                "CREATE TABLE test_well (id serial PRIMARY KEY, ext_id varchar(32) UNIQUE NOT NULL, name text "
+                "NOT NULL, depth_m double precision, keeper_phone varchar(32), geom geometry(Point, 4326) NOT NULL)"
+            )
         )
-    )
     with REGISTRY.extended(WELLS, WELL_LAYER):
         # file import (all or nothing, checked against the registry's fields)
         result = import_file(session, layer="test_wells", path=_wells_file(tmp_path / "in.geojson", 3))

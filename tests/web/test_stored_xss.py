@@ -161,16 +161,17 @@ def report_incident(live_url: str, conn: Connection, category: str) -> dict[str,
 
 
 @pytest.fixture
-def planted(engine: Engine, live_url: str) -> Iterator[Planted]:
-    """The payloads, planted; everything put back afterwards."""
-    with engine.begin() as conn:
+def planted(admin_engine: Engine, live_url: str) -> Iterator[Planted]:
+    """The payloads, planted (as the admin: the old values wait in tables of their own); everything put back
+    afterwards."""
+    with admin_engine.begin() as conn:
         category = conn.execute(text(SUBCATEGORY_SQL)).one()
         admin_name = conn.execute(
             text("SELECT display_name FROM app_user WHERE username = 'admin'")
         ).scalar_one()
     made = Planted(fields={}, category=SVG, display_name=TEMPLATE)
     try:
-        with engine.begin() as conn:
+        with admin_engine.begin() as conn:
             made.fields = plant_layers(conn)
             conn.execute(
                 text("UPDATE incident_category SET name_zh = :p, name_en = :p WHERE code = :c"),
@@ -180,11 +181,11 @@ def planted(engine: Engine, live_url: str) -> Iterator[Planted]:
                 text("UPDATE app_user SET display_name = :p WHERE username = 'admin'"),
                 {"p": made.display_name},
             )
-        with engine.connect() as conn:
+        with admin_engine.connect() as conn:
             made.incident = report_incident(live_url, conn, category.code)
         yield made
     finally:
-        with engine.begin() as conn:
+        with admin_engine.begin() as conn:
             restore_layers(conn)
             conn.execute(
                 text("UPDATE incident_category SET name_zh = :zh, name_en = :en WHERE code = :c"),
