@@ -1744,10 +1744,16 @@ def restore(ws: Workspace, op: int, generation: Any) -> None:
             expected="the id of a grid generation",
             op=op,
         )
+    # A row the generation began counts as current when the grid in force now is that state brought back by a
+    # revert of the later generations (a new row with the same shape and figures), so that a chain of
+    # generations is reverted newest first, as the refusal below advises.
     began = ws.session.execute(
         text(
-            "SELECT code, valid_to IS NULL AS current, retired_generation_id FROM grid_unit "
-            "WHERE generation_id = :g"
+            "SELECT b.code, b.valid_to IS NULL OR c.id IS NOT NULL AS current, b.retired_generation_id "
+            "FROM grid_unit b LEFT JOIN grid_unit c ON b.valid_to IS NOT NULL AND c.code = b.code "
+            "AND c.valid_to IS NULL AND c.level = b.level AND c.parent_code IS NOT DISTINCT FROM b.parent_code "
+            "AND c.name = b.name AND c.name_en IS NOT DISTINCT FROM b.name_en AND c.households = b.households "
+            "AND c.population = b.population AND ST_Equals(c.geom, b.geom) WHERE b.generation_id = :g"
         ),
         {"g": generation},
     ).all()
