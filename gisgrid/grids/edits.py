@@ -532,7 +532,14 @@ def snap_line(ws: Workspace, line: LineString) -> LineString:
     compound outline or a micro-grid moved onto it (the page snaps in pixels while drawing; this is the same in
     metres, for lines from anywhere)."""
     deg = ws.rules.edit_snap_m / 111_320 / max(math.cos(math.radians(line.centroid.y)), 0.1)
+    # Without parallel workers: starting them cost ~90 ms of the query's ~115 ms on the demo set, for a handful
+    # of index lookups (benchmarks/results/edits.md); the setting goes back at once, for this query only.
+    before = ws.session.execute(
+        text("SELECT current_setting('max_parallel_workers_per_gather')")
+    ).scalar_one()
+    ws.session.execute(text("SELECT set_config('max_parallel_workers_per_gather', '0', true)"))
     raw = ws.session.execute(text(SNAP_SQL), {"g": shapely.to_wkb(line), "d": deg}).scalar()
+    ws.session.execute(text("SELECT set_config('max_parallel_workers_per_gather', :v, true)"), {"v": before})
     if raw is None:
         return line
     targets = shapely.get_parts(wkb.loads(bytes(raw)))
