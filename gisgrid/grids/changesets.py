@@ -418,10 +418,28 @@ def list_change_sets(
 # -- saving ----------------------------------------------------------------------------------------------------
 
 
+# The grids a save will read under lock, besides those it changes: their siblings (a parent's tiling is checked
+# over all its children) and the neighbours of the same level (overlaps, shared nodes).
+NEIGHBOURHOOD = """
+WITH base AS (SELECT level, parent_code, geom FROM grid_unit WHERE code = ANY(:codes) AND valid_to IS NULL)
+SELECT u.id FROM grid_unit u
+ WHERE u.valid_to IS NULL
+   AND (u.code = ANY(:codes) OR u.parent_code IN (SELECT parent_code FROM base)
+        OR EXISTS (SELECT 1 FROM base b WHERE b.level = u.level AND u.geom && ST_Expand(b.geom, 1e-7)
+                   AND ST_DWithin(u.geom, b.geom, 1e-7)))
+ ORDER BY u.code
+   FOR UPDATE OF u
+"""
+
+
 def _lock_and_compare(session: Session, base: dict[str, int]) -> None:
-    """Lock the draft's grids in code order and refuse (409) when any changed since the draft read it."""
+    """Lock the draft's grids and their neighbourhood in code order and refuse (409) when any of its grids
+    changed since the draft read it. All in one ordered statement: a save that took its own grids first and its
+    neighbours while checking could wait for a neighbour another save holds while that one waits for one of its
+    grids — a deadlock, which the database breaks by failing one of them with no word of what changed."""
     specials = sorted(k for k in base if k.startswith(SPECIAL_KEY))
     codes = sorted(k for k in base if not k.startswith(SPECIAL_KEY))
+    session.execute(text(NEIGHBOURHOOD), {"codes": codes}).all()
     rows = {
         r.code: r
         for r in session.execute(
