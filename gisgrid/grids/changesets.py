@@ -419,14 +419,20 @@ def list_change_sets(
 
 
 # The grids a save will read under lock, besides those it changes: their siblings (a parent's tiling is checked
-# over all its children) and the neighbours of the same level (overlaps, shared nodes).
+# over all its children) and the neighbours of the same level (overlaps, shared nodes). Three index lookups, not
+# one OR: that scanned every grid of a city (0.7 s on 135k units, against 0.6 ms).
 NEIGHBOURHOOD = """
-WITH base AS (SELECT level, parent_code, geom FROM grid_unit WHERE code = ANY(:codes) AND valid_to IS NULL)
+WITH base AS MATERIALIZED (
+    SELECT level, parent_code, geom FROM grid_unit WHERE code = ANY(:codes) AND valid_to IS NULL
+)
 SELECT u.id FROM grid_unit u
- WHERE u.valid_to IS NULL
-   AND (u.code = ANY(:codes) OR u.parent_code IN (SELECT parent_code FROM base)
-        OR EXISTS (SELECT 1 FROM base b WHERE b.level = u.level AND u.geom && ST_Expand(b.geom, 1e-7)
-                   AND ST_DWithin(u.geom, b.geom, 1e-7)))
+ WHERE u.id IN (
+       SELECT id FROM grid_unit WHERE code = ANY(:codes) AND valid_to IS NULL
+       UNION ALL
+       SELECT c.id FROM base b JOIN grid_unit c ON c.parent_code = b.parent_code AND c.valid_to IS NULL
+       UNION ALL
+       SELECT n.id FROM base b JOIN grid_unit n ON n.geom && ST_Expand(b.geom, 1e-7) AND n.level = b.level
+          AND n.valid_to IS NULL AND ST_DWithin(n.geom, b.geom, 1e-7))
  ORDER BY u.code
    FOR UPDATE OF u
 """
