@@ -9,9 +9,10 @@ outer boundary of the pair does not move. Every operation works like this on the
 an overlap with any other grid; `check` proves it afterwards on the affected neighbourhood only.
 
 Why not PostGIS Topology (measured, see benchmarks/results/edits.md): loading the 653 micro-grids of the demo
-subdistrict into a topology took 4.5 s (about 7 ms a grid, so some 12 minutes for a city of 100k) and the
-topology would be a second copy of the boundaries to keep in step with the versioned grid_unit rows, every
-import and every revert; its edge functions need the same checks (compounds, parents, households) on top.
+subdistrict into a topology took 4.3–5.6 s (7–9 ms a grid, so about a quarter of an hour for the city's 115k),
+against well under 0.3 s for a whole reshape, split or merge, drafted and saved; and the topology would be a
+second copy of the boundaries to keep in step with the versioned grid_unit rows, every import and every revert;
+its edge functions need the same checks (compounds, parents, households) on top.
 The union-and-cut model reads and writes the grid_unit generations directly and touches a handful of polygons.
 
 A `Workspace` holds the units a change set touches: loaded from the current generation on first use, changed in
