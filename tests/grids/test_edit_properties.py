@@ -6,8 +6,8 @@ restores the earlier state exactly, a refused edit changes nothing — and the f
 of each sequence.
 
 Each sequence runs in one transaction that is rolled back (every save is a savepoint, as each request is a
-transaction of its own). Bounded by GISGRID_TEST_EDIT_EXAMPLES (sequences, default 4) and
-GISGRID_TEST_EDIT_STEPS (operations per sequence, default 6); derandomized, so CI sees the same sequences every
+transaction of its own). Bounded by GISGRID_TEST_EDIT_EXAMPLES (sequences, default 10) and
+GISGRID_TEST_EDIT_STEPS (operations per sequence, default 8); derandomized, so CI sees the same sequences every
 run — GISGRID_TEST_EDIT_RANDOM=1 draws new random sequences each run (a failure prints the shrunk sequence,
 which is then kept as a plain test in tests/grids/test_edit_regressions.py).
 """
@@ -22,7 +22,14 @@ import pytest
 import shapely
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 from shapely import wkb
 from shapely.geometry import LineString
 from sqlalchemy import Engine, text
@@ -34,8 +41,8 @@ from gisgrid.grids import changesets, edits, topology
 from tests.grids.test_edits import _principal
 
 RULES = GridRuleSettings()
-EXAMPLES = int(os.environ.get("GISGRID_TEST_EDIT_EXAMPLES", "4"))
-STEPS = int(os.environ.get("GISGRID_TEST_EDIT_STEPS", "6"))
+EXAMPLES = int(os.environ.get("GISGRID_TEST_EDIT_EXAMPLES", "10"))
+STEPS = int(os.environ.get("GISGRID_TEST_EDIT_STEPS", "8"))
 RANDOM = os.environ.get("GISGRID_TEST_EDIT_RANDOM") == "1"
 # Metric areas: below this (m²) a difference is floating-point noise of cutting on the 1e-7° grid.
 AREA_TOL_M2 = 0.01
@@ -390,10 +397,9 @@ class EditSequence(RuleBasedStateMachine):
             ext_id, to = moves[i % len(moves)]
             self.attempt([{"op": "move_place", "kind": "compound", "ext_id": ext_id, "to": to}])
 
+    @precondition(lambda self: bool(self.saved))
     @rule(back=st.integers(0, 3))
     def revert(self, back: int) -> None:
-        if not self.saved:
-            return
         k = len(self.saved) - 1 - back % len(self.saved)
         generation, grids_before, workers_before = self.saved[k]
         began = set(
