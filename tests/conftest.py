@@ -40,6 +40,9 @@ TEST_DB = f"gisgrid_test_{RUN_ID}"
 # A copy of the fresh test database for the job tests: a worker on its own connections sees only committed
 # data, so those tests commit, in a database of their own (tests/jobs/, jobs_client).
 JOBS_DB = f"gisgrid_jobs_test_{RUN_ID}"
+# Another copy for the concurrent-edit test: its editors' saves race and commit (tests/grids/
+# test_edit_concurrency.py, edits_engine).
+EDITS_DB = f"gisgrid_edits_test_{RUN_ID}"
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -107,10 +110,12 @@ def admin_engine(db_settings: DatabaseSettings) -> Iterator[Engine]:
     app_eng.dispose()
     eng.dispose()  # a template database must have no connections
     clone_database(url, JOBS_DB)
+    clone_database(url, EDITS_DB)
     yield eng
     eng.dispose()
     drop_database(url)
     drop_database(db_settings.admin_url(dbname=JOBS_DB))
+    drop_database(db_settings.admin_url(dbname=EDITS_DB))
 
 
 @pytest.fixture(scope="session")
@@ -125,6 +130,15 @@ def engine(admin_engine: Engine, db_settings: DatabaseSettings) -> Iterator[Engi
 def jobs_engine(engine: Engine, db_settings: DatabaseSettings) -> Iterator[Engine]:
     """The job tests' own copy of the fresh test database (what they write is committed)."""
     eng = make_engine(db_settings.url(dbname=JOBS_DB), pool_size=5)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture(scope="session")
+def edits_engine(engine: Engine, db_settings: DatabaseSettings) -> Iterator[Engine]:
+    """The concurrent-edit test's own copy of the fresh test database (what it writes is committed), with a
+    connection for each of its editors."""
+    eng = make_engine(db_settings.url(dbname=EDITS_DB), pool_size=12)
     yield eng
     eng.dispose()
 

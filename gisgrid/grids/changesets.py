@@ -418,10 +418,34 @@ def list_change_sets(
 # -- saving ----------------------------------------------------------------------------------------------------
 
 
+# The grids a save will read under lock, besides those it changes: their siblings (a parent's tiling is checked
+# over all its children) and the neighbours of the same level (overlaps, shared nodes). Three index lookups, not
+# one OR: that scanned every grid of a city (0.7 s on 135k units, against 0.6 ms).
+NEIGHBOURHOOD = """
+WITH base AS MATERIALIZED (
+    SELECT level, parent_code, geom FROM grid_unit WHERE code = ANY(:codes) AND valid_to IS NULL
+)
+SELECT u.id FROM grid_unit u
+ WHERE u.id IN (
+       SELECT id FROM grid_unit WHERE code = ANY(:codes) AND valid_to IS NULL
+       UNION ALL
+       SELECT c.id FROM base b JOIN grid_unit c ON c.parent_code = b.parent_code AND c.valid_to IS NULL
+       UNION ALL
+       SELECT n.id FROM base b JOIN grid_unit n ON n.geom && ST_Expand(b.geom, 1e-7) AND n.level = b.level
+          AND n.valid_to IS NULL AND ST_DWithin(n.geom, b.geom, 1e-7))
+ ORDER BY u.code
+   FOR UPDATE OF u
+"""
+
+
 def _lock_and_compare(session: Session, base: dict[str, int]) -> None:
-    """Lock the draft's grids in code order and refuse (409) when any changed since the draft read it."""
+    """Lock the draft's grids and their neighbourhood in code order and refuse (409) when any of its grids
+    changed since the draft read it. All in one ordered statement: a save that took its own grids first and its
+    neighbours while checking could wait for a neighbour another save holds while that one waits for one of its
+    grids — a deadlock, which the database breaks by failing one of them with no word of what changed."""
     specials = sorted(k for k in base if k.startswith(SPECIAL_KEY))
     codes = sorted(k for k in base if not k.startswith(SPECIAL_KEY))
+    session.execute(text(NEIGHBOURHOOD), {"codes": codes}).all()
     rows = {
         r.code: r
         for r in session.execute(

@@ -9,9 +9,10 @@ outer boundary of the pair does not move. Every operation works like this on the
 an overlap with any other grid; `check` proves it afterwards on the affected neighbourhood only.
 
 Why not PostGIS Topology (measured, see benchmarks/results/edits.md): loading the 653 micro-grids of the demo
-subdistrict into a topology took 4.5 s (about 7 ms a grid, so some 12 minutes for a city of 100k) and the
-topology would be a second copy of the boundaries to keep in step with the versioned grid_unit rows, every
-import and every revert; its edge functions need the same checks (compounds, parents, households) on top.
+subdistrict into a topology took 4.3–5.6 s (7–9 ms a grid, so about a quarter of an hour for the city's 115k),
+against well under 0.3 s for a whole reshape, split or merge, drafted and saved; and the topology would be a
+second copy of the boundaries to keep in step with the versioned grid_unit rows, every import and every revert;
+its edge functions need the same checks (compounds, parents, households) on top.
 The union-and-cut model reads and writes the grid_unit generations directly and touches a handful of polygons.
 
 A `Workspace` holds the units a change set touches: loaded from the current generation on first use, changed in
@@ -532,7 +533,14 @@ def snap_line(ws: Workspace, line: LineString) -> LineString:
     compound outline or a micro-grid moved onto it (the page snaps in pixels while drawing; this is the same in
     metres, for lines from anywhere)."""
     deg = ws.rules.edit_snap_m / 111_320 / max(math.cos(math.radians(line.centroid.y)), 0.1)
+    # Without parallel workers: starting them cost ~90 ms of the query's ~115 ms on the demo set, for a handful
+    # of index lookups (benchmarks/results/edits.md); the setting goes back at once, for this query only.
+    before = ws.session.execute(
+        text("SELECT current_setting('max_parallel_workers_per_gather')")
+    ).scalar_one()
+    ws.session.execute(text("SELECT set_config('max_parallel_workers_per_gather', '0', true)"))
     raw = ws.session.execute(text(SNAP_SQL), {"g": shapely.to_wkb(line), "d": deg}).scalar()
+    ws.session.execute(text("SELECT set_config('max_parallel_workers_per_gather', :v, true)"), {"v": before})
     if raw is None:
         return line
     targets = shapely.get_parts(wkb.loads(bytes(raw)))
@@ -1744,10 +1752,16 @@ def restore(ws: Workspace, op: int, generation: Any) -> None:
             expected="the id of a grid generation",
             op=op,
         )
+    # A row the generation began counts as current when the grid in force now is that state brought back by a
+    # revert of the later generations (a new row with the same shape and figures), so that a chain of
+    # generations is reverted newest first, as the refusal below advises.
     began = ws.session.execute(
         text(
-            "SELECT code, valid_to IS NULL AS current, retired_generation_id FROM grid_unit "
-            "WHERE generation_id = :g"
+            "SELECT b.code, b.valid_to IS NULL OR c.id IS NOT NULL AS current, b.retired_generation_id "
+            "FROM grid_unit b LEFT JOIN grid_unit c ON b.valid_to IS NOT NULL AND c.code = b.code "
+            "AND c.valid_to IS NULL AND c.level = b.level AND c.parent_code IS NOT DISTINCT FROM b.parent_code "
+            "AND c.name = b.name AND c.name_en IS NOT DISTINCT FROM b.name_en AND c.households = b.households "
+            "AND c.population = b.population AND ST_Equals(c.geom, b.geom) WHERE b.generation_id = :g"
         ),
         {"g": generation},
     ).all()

@@ -43,7 +43,10 @@ def cli_env(
     db_settings: DatabaseSettings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
     """Environment pointing the CLI at its own database on the test server (and its own secret key)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGRID_")}
+    # Of the caller's GISGRID_ settings only where the suite's cluster is stays (a checkout may run its own on
+    # another port beside another checkout's).
+    kept = ("GISGRID_DB_PORT", "GISGRID_DB_CLUSTER_DIR")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GISGRID_") or k in kept}
     env["GISGRID_SECRET_KEY_FILE"] = str(tmp_path_factory.mktemp("cli") / "secret_key")
     if db_settings.database_admin_url:
         env["GISGRID_DATABASE_ADMIN_URL"] = db_settings.admin_url(dbname=CLI_DB)
