@@ -287,6 +287,16 @@ SAMPLES: dict[tuple[str, str], Sample] = {
         },
         {},
     ),
+    ("POST", "/api/coverage/reports"): lambda s, r: (
+        "/api/coverage/reports",
+        {"format": "html", "threshold": "gb5"},
+        {},
+    ),
+    ("GET", "/api/coverage/reports/{job_id}/file"): lambda s, r: (
+        "/api/coverage/reports/999999/file",
+        None,
+        {},
+    ),
     ("POST", "/api/coverage/what-if"): lambda s, r: (
         "/api/coverage/what-if",
         {"threshold": "gb5", "level": "community", "close": [_first_site(s)]},
